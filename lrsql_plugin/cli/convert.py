@@ -1,0 +1,117 @@
+"""``lrsql-convert spider|bird|sqlite``: build the LR-SQL and baseline datasets for LLaMA-Factory."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from lrsql_plugin.errors import LrsqlError
+from lrsql_plugin.hparams.convert_args import FORMATS, ConvertArguments
+
+
+def _int_list(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as e:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
+
+
+def common_options(fn: Callable) -> Callable:
+    """The options every source shares; they map one-to-one onto ConvertArguments."""
+    options = [
+        click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (created)."),
+        click.option("--tables-per-slice", default="5", show_default=True, callback=_int_list,
+                     help="Tables per schema slice; a comma list (e.g. 4,6) gives one slicing per size."),
+        click.option("--tokens-per-slice", type=int, default=None, help="Token budget per slice (with or instead of the table limit; 0 = none)."),
+        click.option("--orders", type=int, default=1, show_default=True, help="Table orders per slice size (0 canonical, others seeded)."),
+        click.option("--seed", type=int, default=42, show_default=True),
+        click.option("--memory-noise", type=float, default=0.0, show_default=True,
+                     help="Drop/add a table in each memory with this probability (0 = gold memories, as in the paper)."),
+        click.option("--sql-distractors", type=int, default=0, show_default=True, help="Non-gold tables added to SQL-generation prompts."),
+        click.option("--sample-values", type=int, default=0, show_default=True, help="Sample values per column (needs the .sqlite files)."),
+        click.option("--no-descriptions", "descriptions", is_flag=True, flag_value=False, default=True, help="Leave BIRD column descriptions out."),
+        click.option("--format", "format", type=click.Choice(FORMATS), default="alpaca", show_default=True),
+        click.option("--cutoff-len", type=int, default=2048, show_default=True, help="Report samples longer than this (LLaMA-Factory cutoff_len)."),
+        click.option("--tokenizer", default=None, help="Tokenizer path/name for exact token counts (default: approximation)."),
+        click.option("--merge", type=int, default=0, show_default=True,
+                     help="Link against one pseudo-database of this many databases (the paper's setting; 0 = off)."),
+        click.option("--templates-dir", type=click.Path(exists=True, file_okay=False), default=None, help="Replacement Jinja templates."),
+        click.option("--limit", type=int, default=None, help="Only the first N questions."),
+        click.option("--prefix", default="lrsql", show_default=True, help="Dataset name prefix in dataset_info.json."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    return functools.reduce(lambda f, opt: opt(f), reversed(options), fn)
+
+
+def run(load: Callable[[], object], out: str, quiet: bool, **kwargs: object) -> None:
+    """Load, convert, write, report; a fatal error exits 2 having written nothing."""
+    from lrsql_plugin.convert import convert, format_convert_report, write_outputs
+
+    if kwargs.get("tokens_per_slice") == 0:
+        kwargs["tokens_per_slice"] = None
+    try:
+        args = ConvertArguments(**kwargs)
+        data = load()
+        result = convert(data, args, progress=not quiet)
+    except (LrsqlError, ValueError) as e:
+        click.echo(f"lrsql-convert: error: {e}", err=True)
+        sys.exit(2)
+    if not result.questions:
+        click.echo("lrsql-convert: error: no question could be converted; nothing written", err=True)
+        for s in result.skipped[:20]:
+            click.echo(f"  skipped: {s}", err=True)
+        sys.exit(2)
+    write_outputs(result, out)
+    click.echo(format_convert_report(result.report))
+    click.echo(f"\nwrote {Path(out) / 'dataset_info.json'} and {len(result.samples)} datasets to {out}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Build LR-SQL training data (sliced schema-link chains, SQL generation, full-schema baselines)
+    in LLaMA-Factory format with a dataset_info.json."""
+
+
+@main.command()
+@click.option("--spider-dir", required=True, type=click.Path(), help="Spider folder (tables.json, *.json, database/).")
+@click.option("--split", type=click.Choice(["train", "dev"]), default="train", show_default=True,
+              help="train = train_spider.json + train_others.json; dev = dev.json.")
+@click.option("--questions", multiple=True, help="Question file(s) instead of the split's (e.g. Spider-DK.json).")
+@click.option("--tables", default=None, type=click.Path(), help="tables.json (default: SPIDER_DIR/tables.json).")
+@common_options
+def spider(spider_dir: str, split: str, questions: tuple[str, ...], tables: str | None, **kw: object) -> None:
+    """Spider layout (also Spider-DK, Spider-Syn, ...)."""
+    from lrsql_plugin.sources.spider import load_spider
+
+    run(lambda: load_spider(spider_dir, split, list(questions) or None, tables), **kw)
+
+
+@main.command()
+@click.option("--bird-dir", required=True, type=click.Path(), help="BIRD folder ({split}.json, {split}_tables.json, {split}_databases/).")
+@click.option("--split", type=click.Choice(["train", "dev"]), default="train", show_default=True)
+@click.option("--questions", default=None, help="Question file instead of {split}.json.")
+@common_options
+def bird(bird_dir: str, split: str, questions: str | None, **kw: object) -> None:
+    """BIRD layout (evidence goes into both prompts)."""
+    from lrsql_plugin.sources.bird import load_bird
+
+    run(lambda: load_bird(bird_dir, split, questions), **kw)
+
+
+@main.command()
+@click.option("--db-dir", required=True, type=click.Path(), help="Folder of <db_id>.sqlite or <db_id>/<db_id>.sqlite files.")
+@click.option("--questions", required=True, type=click.Path(), help="JSONL (or JSON list) of {db_id, question, sql}.")
+@common_options
+def sqlite(db_dir: str, questions: str, **kw: object) -> None:
+    """Any SQLite databases; the schema is read from the databases themselves."""
+    from lrsql_plugin.sources.sqlite_folder import load_sqlite_folder
+
+    run(lambda: load_sqlite_folder(db_dir, questions), **kw)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Argument dataclasses in the style of LLaMA-Factory hparams."""

@@ -1,0 +1,72 @@
+"""Arguments of ``lrsql-convert`` (the Python API takes the same dataclass)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FORMATS = ("alpaca", "sharegpt")
+
+
+@dataclass
+class ConvertArguments:
+    tables_per_slice: list[int] = field(
+        default_factory=lambda: [5],
+        metadata={"help": "Tables per schema slice; several values give several slicings per database (augmentation)."},
+    )
+    tokens_per_slice: int | None = field(
+        default=None, metadata={"help": "Token budget per slice (schema DDL tokens); combine with or replace tables_per_slice."}
+    )
+    orders: int = field(
+        default=1, metadata={"help": "Table orders per slice size: order 0 is canonical, the others are seeded shuffles."}
+    )
+    seed: int = field(default=42, metadata={"help": "Seed for orders, noisy memories and distractors."})
+    memory_noise: float = field(
+        default=0.0,
+        metadata={"help": "Probability of dropping / adding a table in each memory (0 = the paper's gold memories)."},
+    )
+    sql_distractors: int = field(
+        default=0, metadata={"help": "Non-gold tables added to each SQL-generation prompt (teaches ignoring false links)."}
+    )
+    sample_values: int = field(
+        default=0, metadata={"help": "Distinct sample values shown per column (needs the .sqlite files)."}
+    )
+    descriptions: bool = field(default=True, metadata={"help": "Show BIRD column descriptions when present."})
+    format: str = field(default="alpaca", metadata={"help": "LLaMA-Factory dataset format: alpaca or sharegpt."})
+    cutoff_len: int = field(
+        default=2048, metadata={"help": "LLaMA-Factory cutoff_len; samples longer than this are reported."}
+    )
+    tokenizer: str | None = field(
+        default=None, metadata={"help": "Tokenizer (path or name) for exact token counts; else an approximation."}
+    )
+    merge: int = field(
+        default=0,
+        metadata={"help": "Merge the questions' databases plus further ones (in db_id order) into one pseudo-database of this many databases (0 = off)."},
+    )
+    templates_dir: str | None = field(default=None, metadata={"help": "Folder of replacement Jinja templates."})
+    limit: int | None = field(default=None, metadata={"help": "Convert only the first N questions."})
+    prefix: str = field(default="lrsql", metadata={"help": "Prefix of the dataset names in dataset_info.json."})
+
+    def __post_init__(self) -> None:
+        if not self.tables_per_slice and not self.tokens_per_slice:
+            raise ValueError("give tables_per_slice, tokens_per_slice, or both")
+        if any(n < 1 for n in self.tables_per_slice):
+            raise ValueError(f"tables_per_slice must be positive, got {self.tables_per_slice}")
+        if self.tokens_per_slice is not None and self.tokens_per_slice < 1:
+            raise ValueError("tokens_per_slice must be positive")
+        if self.orders < 1:
+            raise ValueError("orders must be at least 1")
+        if not 0.0 <= self.memory_noise <= 1.0:
+            raise ValueError("memory_noise is a probability in [0, 1]")
+        if self.sql_distractors < 0 or self.sample_values < 0 or self.merge < 0:
+            raise ValueError("sql_distractors, sample_values and merge must not be negative")
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.cutoff_len < 1:
+            raise ValueError("cutoff_len must be positive")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("limit must be positive")
+
+    @property
+    def slice_sizes(self) -> list[int | None]:
+        """Table limits to slice with; ``[None]`` when only a token budget is set."""
+        return list(self.tables_per_slice) or [None]

@@ -1,0 +1,132 @@
+"""Render schema DDL and the two prompts from Jinja templates.
+
+Training samples and inference prompts both come from ``PromptRenderer``, so that a prompt at
+inference is the training prompt to the token.  A user can replace any template by putting a file
+of the same name in their own folder (``templates_dir``); missing files fall back to the shipped
+ones.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from lrsql_plugin.prompts.identifiers import quote_identifier, quote_literal
+from lrsql_plugin.resources import resource_dir
+from lrsql_plugin.schema.model import ForeignKey, Table
+
+NONE_MARKER = "None"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt in LLaMA-Factory's alpaca terms: the user turn is ``instruction + "\\n" + input``."""
+
+    system: str
+    instruction: str
+    input: str
+
+    @property
+    def user(self) -> str:
+        """The user message exactly as LLaMA-Factory's alpaca converter joins it."""
+        return f"{self.instruction}\n{self.input}" if self.input else self.instruction
+
+
+class PromptRenderer:
+    def __init__(
+        self,
+        templates_dir: str | Path | None = None,
+        samples: dict[str, dict[str, list]] | None = None,
+        descriptions: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        loaders: list[jinja2.BaseLoader] = []
+        if templates_dir is not None:
+            loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+        loaders.append(jinja2.FileSystemLoader(str(resource_dir("templates"))))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+        )
+        self.env.filters["qi"] = quote_identifier
+        self.env.filters["ql"] = quote_literal
+        self.env.globals["references"] = _references_by_column
+        system_src, _, _ = self.env.loader.get_source(self.env, "system.yaml")
+        self.system = yaml.safe_load(system_src)
+        self.samples = samples or {}
+        self.descriptions = descriptions or {}
+        self._schema = self.env.get_template("schema.sql.j2")
+        self._link = self.env.get_template("schema_link.j2")
+        self._sql = self.env.get_template("sql_generation.j2")
+        self._ddl_cache: dict[tuple[str, ...], str] | None = None
+
+    def for_database(
+        self, samples: dict[str, dict[str, list]] | None = None, descriptions: dict[str, dict[str, str]] | None = None
+    ) -> PromptRenderer:
+        """A renderer for one database (sharing the compiled templates) that caches the DDL it renders.
+
+        The cache is keyed by table names, so one such renderer must serve one database only.
+        """
+        r = copy.copy(self)
+        r.samples, r.descriptions = samples or {}, descriptions or {}
+        r._ddl_cache = {}
+        return r
+
+    def schema(self, tables: list[Table]) -> str:
+        """DDL of ``tables`` in the given order."""
+        key = tuple(t.name for t in tables)
+        if self._ddl_cache is not None and key in self._ddl_cache:
+            return self._ddl_cache[key]
+        ddl = self._schema.render(tables=tables, samples=self.samples, descriptions=self.descriptions).strip()
+        if self._ddl_cache is not None:
+            self._ddl_cache[key] = ddl
+        return ddl
+
+    def schema_link(
+        self,
+        question: str,
+        tables: list[Table],
+        memory: list[str] | None = None,
+        evidence: str = "",
+        part: int | None = None,
+        parts: int | None = None,
+    ) -> Prompt:
+        """Prompt for one slice (``part``/``parts`` 1-based) or, without them, the full schema."""
+        instruction = self._link.render(
+            question=question, evidence=evidence, memory=memory or [], part=part, parts=parts,
+            none_marker=NONE_MARKER,
+        ).strip()
+        return Prompt(self.system["schema_link"], instruction, self.schema(tables))
+
+    def sql_generation(self, question: str, tables: list[Table], evidence: str = "") -> Prompt:
+        instruction = self._sql.render(question=question, evidence=evidence).strip()
+        return Prompt(self.system["sql_generation"], instruction, self.schema(tables))
+
+
+def _references_by_column(table: Table) -> dict[str, ForeignKey]:
+    refs: dict[str, ForeignKey] = {}
+    for fk in table.foreign_keys:
+        refs.setdefault(fk.column, fk)
+    return refs
+
+
+def format_table_answer(tables: list[str]) -> str:
+    """The schema-link target: table names separated by commas, or the none-marker."""
+    return ", ".join(tables) if tables else NONE_MARKER
+
+
+def parse_table_answer(text: str, allowed: list[str]) -> list[str]:
+    """Table names of ``allowed`` named in a model answer, in ``allowed`` order.
+
+    Model output is hostile: anything that is not one of the slice's tables is dropped.  Names
+    are matched case-insensitively, with surrounding quotes/backticks and spaces removed.
+    """
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    named = {p.strip().strip("`\"'[] .").lower() for p in first_line.split(",")}
+    return [t for t in allowed if t.lower() in named]

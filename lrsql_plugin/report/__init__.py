@@ -1,0 +1,1 @@
+"""Reports: conversion statistics (and, in lrsql_plugin.evaluation, evaluation reports)."""

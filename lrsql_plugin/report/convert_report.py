@@ -1,0 +1,93 @@
+"""The conversion report: samples per kind, prompt-length percentiles, cutoff overflow, and the
+headline — how much shorter LR-SQL's longest and p95 schema-link prompts are than the full schema's."""
+
+from __future__ import annotations
+
+import math
+
+from lrsql_plugin.errors import Skipped
+from lrsql_plugin.hparams.convert_args import ConvertArguments
+from lrsql_plugin.samples.builders import KINDS, Sample
+from lrsql_plugin.tokens import TokenCounter
+
+MAX_LISTED_SKIPS = 200
+
+
+def percentile(values: list[int], q: float) -> int:
+    """Nearest-rank percentile (0 for an empty list)."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def build_convert_report(
+    samples: dict[str, list[Sample]],
+    counter: TokenCounter,
+    args: ConvertArguments,
+    skipped: list[Skipped],
+    n_questions: int,
+    source: str,
+) -> dict:
+    kinds = {}
+    for kind in KINDS:
+        prompt, total = [], []
+        for s in samples.get(kind, []):
+            p, t = counter.sample(s.prompt.system, s.prompt.user, s.output)
+            prompt.append(p)
+            total.append(t)
+        kinds[kind] = {
+            "samples": len(prompt),
+            "prompt_tokens": {"p50": percentile(prompt, 50), "p95": percentile(prompt, 95), "max": max(prompt, default=0)},
+            "total_tokens": {"p50": percentile(total, 50), "p95": percentile(total, 95), "max": max(total, default=0)},
+            "over_cutoff": sum(t > args.cutoff_len for t in total),
+        }
+    sl, full = kinds["schema_link"]["prompt_tokens"], kinds["full_schema_link"]["prompt_tokens"]
+    return {
+        "source": source,
+        "questions": n_questions,
+        "converted": kinds["sql_generation"]["samples"],
+        "skipped": len(skipped),
+        "skipped_records": [{"file": s.file, "record": s.record, "reason": s.reason} for s in skipped[:MAX_LISTED_SKIPS]],
+        "token_count": counter.description,
+        "cutoff_len": args.cutoff_len,
+        "kinds": kinds,
+        "schema_link_vs_full_schema": {
+            "max_reduction": _reduction(sl["max"], full["max"]),
+            "p95_reduction": _reduction(sl["p95"], full["p95"]),
+        },
+    }
+
+
+def _reduction(ours: int, baseline: int) -> float | None:
+    return round(1 - ours / baseline, 4) if baseline else None
+
+
+def format_convert_report(report: dict) -> str:
+    """The printed table."""
+    lines = [
+        f"source {report['source']}: {report['converted']} of {report['questions']} questions converted, "
+        f"{report['skipped']} skipped",
+        f"tokens: {report['token_count']}; cutoff_len {report['cutoff_len']}",
+        "",
+        f"{'dataset':<18}{'samples':>9}{'prompt p50':>12}{'p95':>8}{'max':>8}{'total max':>11}{'> cutoff':>10}",
+    ]
+    for kind, k in report["kinds"].items():
+        p = k["prompt_tokens"]
+        lines.append(
+            f"{kind:<18}{k['samples']:>9}{p['p50']:>12}{p['p95']:>8}{p['max']:>8}{k['total_tokens']['max']:>11}{k['over_cutoff']:>10}"
+        )
+    red = report["schema_link_vs_full_schema"]
+    if red["max_reduction"] is not None:
+        lines += [
+            "",
+            f"schema-link prompt vs full schema: longest {red['max_reduction']:.1%} shorter, p95 {red['p95_reduction']:.1%} shorter",
+        ]
+    if "merged" in report:
+        m = report["merged"]
+        lines.append(f"merged pseudo-database: {m['databases']} databases, {m['tables']} tables ({m['renamed_tables']} renamed)")
+    for s in report["skipped_records"][:10]:
+        lines.append(f"skipped: {s['file']}, record {s['record']}: {s['reason']}")
+    if report["skipped"] > 10:
+        lines.append(f"... and {report['skipped'] - 10} more skipped (see stats.json)")
+    return "\n".join(lines)
