@@ -151,7 +151,7 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
                 "slices": [list(s) for s in link.slicings()[0].slices],
             }
         )
-    report = build_convert_report(samples, counter, args, skipped, len(examples), data.name)
+    report = build_convert_report(samples, counter, args, skipped, len(examples) + len(data.skipped), data.name)
     if merged_names:
         report["merged"] = {
             "databases": len({d for d, _ in merged_names}),

@@ -56,7 +56,7 @@ def test_sample_values_and_descriptions_are_sql_comments():
     col = t.columns[1].name
     r = PromptRenderer().for_database({t.name: {col: ["it's", 3]}}, {t.name: {col: "what it means"}})
     ddl = r.schema([t])
-    assert f"-- what it means e.g. 'it''s', 3" in ddl
+    assert "-- what it means e.g. 'it''s', 3" in ddl
     assert executes(ddl) == [t.name]
 
 
