@@ -1,0 +1,231 @@
+"""Read what ``lrsql-eval`` evaluates; every problem is an InputError naming the file, the record and the reason.
+
+Accepted formats:
+
+- gold as the official Spider file, ``SQL<TAB>db_id`` per line, or as a JSON list of questions
+  (Spider / Spider-DK ``dev.json`` with ``query``, BIRD ``dev.json`` with ``SQL`` and ``difficulty``);
+- predictions as the official one-SQL-per-line file (anything after a tab is ignored, as the
+  official script does; an empty line is an empty prediction, blank lines past the last gold
+  record are ignored) or as BIRD's JSON ``{"0": "SQL\\t----- bird -----\\tdb_id", ...}``;
+- our JSONL, one ``{db_id, question, gold, prediction, predicted_tables?, gold_tables?, difficulty?}``
+  object per line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lrsql_plugin.errors import InputError
+from lrsql_plugin.schema.model import Database
+from lrsql_plugin.sources.spider_tables import find_sqlite_files
+
+BIRD_SEPARATOR = "\t----- bird -----\t"
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One question to score: gold and predicted SQL on one database."""
+
+    db_id: str
+    gold: str
+    prediction: str
+    question: str = ""
+    difficulty: str = ""
+    predicted_tables: tuple[str, ...] | None = None
+    gold_tables: tuple[str, ...] | None = None
+    source: str = ""
+    record: str = ""
+
+
+@dataclass(frozen=True)
+class GoldRecord:
+    db_id: str
+    sql: str
+    question: str = ""
+    difficulty: str = ""
+    record: str = ""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    sql: str
+    db_id: str | None = None
+    record: str = ""
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(str(path), "file not found")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(str(path), f"not UTF-8 text ({e})") from e
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(_read_text(path))
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), f"not valid JSON ({e})") from e
+
+
+def _lines(path: Path) -> list[str]:
+    text = _read_text(path)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def read_gold(path: str | Path) -> list[GoldRecord]:
+    """Gold queries from a ``SQL<TAB>db_id`` text file or a JSON list of questions (by suffix ``.json``)."""
+    path = Path(path)
+    return _read_gold_json(path) if path.suffix.lower() == ".json" else _read_gold_lines(path)
+
+
+def _read_gold_lines(path: Path) -> list[GoldRecord]:
+    lines = _lines(path)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    records = []
+    for n, line in enumerate(lines, start=1):
+        sql, tab, db_id = line.strip().rpartition("\t")
+        if not tab or not sql.strip() or not db_id.strip():
+            raise InputError(str(path), "expected 'SQL<TAB>db_id'", record=f"line {n}")
+        records.append(GoldRecord(db_id=db_id.strip(), sql=sql.strip(), record=f"line {n}"))
+    return records
+
+
+def _read_gold_json(path: Path) -> list[GoldRecord]:
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise InputError(str(path), "expected a JSON list of questions")
+    records = []
+    for i, rec in enumerate(data):
+        where = f"record {i}"
+        if not isinstance(rec, dict):
+            raise InputError(str(path), "expected an object", record=where)
+        sql = rec.get("query", rec.get("SQL"))
+        if not isinstance(sql, str) or not isinstance(rec.get("db_id"), str):
+            raise InputError(str(path), "needs string fields 'db_id' and 'query' (Spider) or 'SQL' (BIRD)", record=where)
+        if "question_id" in rec:
+            where += f" (question_id {rec['question_id']})"
+        records.append(
+            GoldRecord(
+                db_id=rec["db_id"],
+                sql=sql,
+                question=str(rec.get("question", "")),
+                difficulty=str(rec.get("difficulty", "")),
+                record=where,
+            )
+        )
+    return records
+
+
+def read_predictions(path: str | Path) -> list[Prediction]:
+    """Predictions from a one-SQL-per-line file or BIRD's prediction JSON (by suffix ``.json``)."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return _read_bird_predictions(path)
+    return [Prediction(sql=line.split("\t")[0].strip(), record=f"line {n}") for n, line in enumerate(_lines(path), 1)]
+
+
+def _read_bird_predictions(path: Path) -> list[Prediction]:
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise InputError(str(path), 'expected a JSON object {"0": "SQL\\t----- bird -----\\tdb_id", ...}')
+    predictions = []
+    for i in range(len(data)):
+        value = data.get(str(i))
+        if value is None:
+            raise InputError(str(path), f"keys must be 0..{len(data) - 1}; key {i!r} is missing", record=f"key {i}")
+        if not isinstance(value, str):
+            raise InputError(str(path), "expected a string", record=f"key {i}")
+        sql, sep, db_id = value.partition(BIRD_SEPARATOR)
+        predictions.append(Prediction(sql=sql.strip(), db_id=db_id.strip() if sep else None, record=f"key {i}"))
+    return predictions
+
+
+def pair(gold: Sequence[GoldRecord], gold_file: str | Path, predictions: Sequence[Prediction], pred_file: str | Path) -> list[EvalItem]:
+    """Line up gold records and predictions one to one."""
+    predictions = list(predictions)
+    while len(predictions) > len(gold) and not predictions[-1].sql:
+        predictions.pop()  # blank lines at the end of the prediction file
+    counts = f"{len(predictions)} predictions for {len(gold)} gold queries in {gold_file}"
+    if len(predictions) > len(gold):
+        extra = predictions[len(gold)]
+        raise InputError(str(pred_file), f"{counts}: this prediction has no gold query", record=extra.record)
+    if len(predictions) < len(gold):
+        missing = gold[len(predictions)]
+        raise InputError(str(pred_file), f"{counts}: no prediction for {gold_file}, {missing.record}")
+    items = []
+    for g, p in zip(gold, predictions):
+        if p.db_id is not None and p.db_id != g.db_id:
+            raise InputError(str(pred_file), f"db_id {p.db_id!r} but the gold ({gold_file}, {g.record}) has {g.db_id!r}", record=p.record)
+        items.append(
+            EvalItem(
+                db_id=g.db_id, gold=g.sql, prediction=p.sql, question=g.question, difficulty=g.difficulty,
+                source=str(gold_file), record=g.record,
+            )
+        )
+    return items
+
+
+def read_jsonl(path: str | Path) -> list[EvalItem]:
+    """Items from our JSONL format."""
+    path = Path(path)
+    items = []
+    for n, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        where = f"line {n}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(str(path), f"not valid JSON ({e})", record=where) from e
+        if not isinstance(rec, dict):
+            raise InputError(str(path), "expected a JSON object", record=where)
+        for key in ("db_id", "gold", "prediction"):
+            if not isinstance(rec.get(key), str):
+                raise InputError(str(path), f"missing string field {key!r}", record=where)
+        tables = {}
+        for key in ("predicted_tables", "gold_tables"):
+            value = rec.get(key)
+            if value is not None and not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
+                raise InputError(str(path), f"{key!r} must be a list of table names", record=where)
+            tables[key] = tuple(value) if value is not None else None
+        items.append(
+            EvalItem(
+                db_id=rec["db_id"], gold=rec["gold"], prediction=rec["prediction"],
+                question=str(rec.get("question", "")), difficulty=str(rec.get("difficulty", "")),
+                source=str(path), record=where, **tables,
+            )
+        )
+    if not items:
+        raise InputError(str(path), "no records")
+    return items
+
+
+def locate_databases(
+    items: Sequence[EvalItem], db_root: str | Path, schemas: Mapping[str, Database] | None = None, tables_file: str | Path = "tables.json"
+) -> dict[str, list[Path]]:
+    """The ``.sqlite`` files of every db_id the items use; unknown db_ids and missing databases are InputErrors."""
+    db_root = Path(db_root)
+    if not db_root.is_dir():
+        raise InputError(str(db_root), "database folder not found")
+    found: dict[str, list[Path]] = {}
+    for item in items:
+        if item.db_id in found:
+            continue
+        if schemas is not None and item.db_id not in schemas:
+            raise InputError(item.source, f"unknown db_id {item.db_id!r}: not in {tables_file}", record=item.record)
+        files = find_sqlite_files(db_root, item.db_id)
+        if not files:
+            raise InputError(
+                item.source, f"missing database for db_id {item.db_id!r}: no .sqlite file in {db_root / item.db_id}", record=item.record
+            )
+        found[item.db_id] = [f.resolve() for f in files]
+    return found

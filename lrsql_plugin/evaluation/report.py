@@ -1,0 +1,206 @@
+"""Write an evaluation's outputs: metrics.json, per_example.jsonl, report.md and a PNG chart of EX by bucket.
+
+Every file is written to a temporary file in the output folder and then renamed over the target,
+so a reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO
+
+from lrsql_plugin import __version__
+from lrsql_plugin.evaluation.evaluate import OUTCOMES, BucketScore, EvalResult
+
+OUTPUT_FILES = ("metrics.json", "per_example.jsonl", "report.md", "ex_by_bucket.png")
+
+
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _bucket_dict(score: BucketScore) -> dict[str, object]:
+    return {"ex": score.ex, "total": score.total, "scored": score.scored, **score.counts}
+
+
+def settings_dict(result: EvalResult, flags: Mapping[str, object] | None = None) -> dict[str, object]:
+    """Everything a published number depends on: semantics, flags, timeout, row cap, databases."""
+    s = result.settings
+    return {
+        "semantics": s.semantics,
+        "keep_distinct": s.keep_distinct,
+        "distinct_removed": s.removes_distinct,
+        "row_order": "compared only when the gold query contains ORDER BY" if s.semantics == "spider" else "ignored (sets)",
+        "timeout_seconds": s.timeout,
+        "max_rows": s.max_rows,
+        "workers": s.workers,
+        "flags": dict(flags) if flags else None,
+        "db_root": str(result.db_root),
+        "databases": {
+            db_id: [{"file": str(p.relative_to(result.db_root)) if p.is_relative_to(result.db_root) else str(p),
+                     "bytes": p.stat().st_size} for p in paths]
+            for db_id, paths in sorted(result.databases.items())
+        },
+        "sqlite_version": sqlite3.sqlite_version,
+        "lrsql_version": __version__,
+    }
+
+
+def metrics_dict(result: EvalResult, flags: Mapping[str, object] | None = None) -> dict[str, object]:
+    """The content of metrics.json."""
+    linking = result.linking
+    return {
+        "ex": result.ex,
+        "overall": _bucket_dict(result.overall),
+        "bucket_kind": result.bucket_kind,
+        "buckets": {name: _bucket_dict(score) for name, score in result.buckets().items()},
+        "gold_errors": [
+            {"index": e.index, "db_id": e.item.db_id, "record": f"{e.item.source}, {e.item.record}", "message": e.message}
+            for e in result.gold_errors
+        ],
+        "linking": None if linking is None else {**linking.__dict__, "skipped_no_gold_tables": result.linking_skipped},
+        "seconds": round(result.seconds, 3),
+        "settings": settings_dict(result, flags),
+    }
+
+
+def example_records(result: EvalResult) -> list[dict[str, object]]:
+    """One record per input item, in input order."""
+    records = []
+    for e in result.examples:
+        item = e.item
+        rec: dict[str, object] = {
+            "index": e.index,
+            "db_id": item.db_id,
+            "match": e.match,
+            "reason": e.reason,
+            "hardness": e.hardness,
+            "difficulty": item.difficulty or None,
+            "question": item.question,
+            "gold": item.gold,
+            "prediction": item.prediction,
+            "record": f"{item.source}, {item.record}" if item.source else item.record,
+        }
+        if item.predicted_tables is not None:
+            rec["predicted_tables"] = list(item.predicted_tables)
+            rec["gold_tables"] = None if item.gold_tables is None else list(item.gold_tables)
+        records.append(rec)
+    return records
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def summary_table(result: EvalResult) -> str:
+    """A fixed-width table of EX per bucket and overall, with the outcome counts."""
+    rows = [(name, score) for name, score in result.buckets().items()] + [("all", result.overall)]
+    columns = ("count", "scored", "EX %", *(o.replace("prediction_error", "pred_error") for o in OUTCOMES))
+    lines = [f"{result.bucket_kind:<12}" + "".join(f"{c:>11}" for c in columns)]
+    lines.append("-" * len(lines[0]))
+    for name, score in rows:
+        cells = (score.total, score.scored, _percent(score.ex), *(score.counts[o] for o in OUTCOMES))
+        lines.append(f"{name:<12}" + "".join(f"{c:>11}" for c in cells))
+    return "\n".join(lines)
+
+
+def render_markdown(result: EvalResult, flags: Mapping[str, object] | None = None, chart: str | None = "ex_by_bucket.png") -> str:
+    """report.md: headline, settings, EX by bucket, gold errors, linking metrics, databases."""
+    s = settings_dict(result, flags)
+    overall = result.overall
+    gold_errors = result.gold_errors
+    out = [
+        "# lrsql-eval report",
+        "",
+        f"**EX {_percent(overall.ex)}%** — {overall.counts['match']} of {overall.scored} scored questions "
+        f"({overall.total} in the input; {len(gold_errors)} with a failing gold query excluded).",
+        "",
+        "## Settings",
+        "",
+        "| setting | value |",
+        "|---|---|",
+    ]
+    for key in ("semantics", "keep_distinct", "distinct_removed", "row_order", "timeout_seconds", "max_rows",
+                "workers", "db_root", "sqlite_version", "lrsql_version"):
+        out.append(f"| {key} | {s[key]} |")
+    if flags:
+        out.append(f"| flags | `{json.dumps(dict(flags), ensure_ascii=False)}` |")
+    out += ["", f"## EX by {result.bucket_kind}", "", "```", summary_table(result), "```", ""]
+    if chart:
+        out += [f"![EX by {result.bucket_kind}]({chart})", ""]
+    if gold_errors:
+        out += ["## Gold queries that fail (excluded from EX)", ""]
+        out += [f"- index {e.index} ({e.item.db_id}; {e.item.source}, {e.item.record}): {e.message}" for e in gold_errors]
+        out.append("")
+    if result.linking is not None:
+        link = result.linking
+        out += [
+            "## Schema linking",
+            "",
+            f"Over {link.count} questions with predicted tables ({result.linking_skipped} left out: gold tables unknown).",
+            "",
+            "| exact set | recall-1 (all gold kept) | avg precision | avg recall |",
+            "|---|---|---|---|",
+            f"| {_percent(link.exact_set_accuracy)}% | {_percent(link.recall1_rate)}% | "
+            f"{_percent(link.avg_precision)}% | {_percent(link.avg_recall)}% |",
+            "",
+        ]
+    out += ["## Databases", ""]
+    for db_id, files in s["databases"].items():  # type: ignore[union-attr]
+        out.append(f"- {db_id}: " + ", ".join(f"{f['file']} ({f['bytes']} bytes)" for f in files))
+    return "\n".join(out) + "\n"
+
+
+def render_chart(result: EvalResult) -> bytes:
+    """A PNG bar chart of EX per bucket and overall (matplotlib's Agg canvas, imported only here)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = [(name, score) for name, score in result.buckets().items()] + [("all", result.overall)]
+    fig = Figure(figsize=(1.4 * len(rows) + 2, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    values = [100 * (score.ex or 0.0) for _, score in rows]
+    bars = ax.bar([name for name, _ in rows], values, color=["#4c72b0"] * (len(rows) - 1) + ["#dd8452"])
+    for bar, (_, score) in zip(bars, rows):
+        ax.annotate(f"{_percent(score.ex)}\nn={score.scored}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, 115)
+    ax.set_ylabel("EX (%)")
+    ax.set_title(f"EX by {result.bucket_kind} ({result.settings.semantics} semantics)")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def write_report(result: EvalResult, out_dir: str | Path, flags: Mapping[str, object] | None = None) -> dict[str, Path]:
+    """Write the four output files into ``out_dir`` (created if needed); returns their paths by name."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in OUTPUT_FILES}
+    metrics = json.dumps(metrics_dict(result, flags), indent=2, ensure_ascii=False) + "\n"
+    per_example = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in example_records(result))
+    chart = render_chart(result)
+    _write_text(paths["metrics.json"], metrics)
+    _write_text(paths["per_example.jsonl"], per_example)
+    _write_text(paths["report.md"], render_markdown(result, flags, chart=paths["ex_by_bucket.png"].name))
+    _atomic_write(paths["ex_by_bucket.png"], lambda f: f.write(chart))
+    return paths
