@@ -1,0 +1,49 @@
+"""Arguments of the inference half of ``lrsql-eval`` (two-stage LR-SQL inference)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ENGINES = ("hf", "openai", "vllm")
+
+
+@dataclass
+class InferenceArguments:
+    base: str | None = field(default=None, metadata={"help": "Base model (path or name) the adapters were trained on."})
+    schema_link_adapter: str | None = field(default=None, metadata={"help": "LoRA adapter of the schema-link model."})
+    sql_adapter: str | None = field(default=None, metadata={"help": "LoRA adapter of the SQL-generation model."})
+    template: str = field(default="qwen", metadata={"help": "LLaMA-Factory chat template used in training."})
+    engine: str = field(default="hf", metadata={"help": "hf (transformers+peft), openai (server), vllm (in-process)."})
+    batch_size: int = field(default=8, metadata={"help": "Questions per batch (slice-by-slice across the batch)."})
+    limit: int | None = field(default=None, metadata={"help": "Only the first N questions."})
+    gold_tables: bool = field(default=False, metadata={"help": "Skip linking; SQL model on the gold tables (upper bound)."})
+    tables_per_slice: int = field(default=5, metadata={"help": "Must equal the training conversion's first slice size."})
+    tokens_per_slice: int | None = field(default=None, metadata={"help": "Must equal the training conversion's."})
+    sample_values: int = field(default=0, metadata={"help": "Must equal the training conversion's."})
+    templates_dir: str | None = field(default=None, metadata={"help": "Must equal the training conversion's."})
+    link_max_new_tokens: int = field(default=64, metadata={"help": "Generation budget of a schema-link answer."})
+    sql_max_new_tokens: int = field(default=256, metadata={"help": "Generation budget of an SQL answer."})
+    api_base: str | None = field(default=None, metadata={"help": "openai engine: base URL (…/v1) serving both adapters."})
+    sql_api_base: str | None = field(default=None, metadata={"help": "openai engine: separate base URL for the SQL adapter."})
+    concurrency: int = field(default=8, metadata={"help": "openai engine: concurrent requests."})
+    resume: bool = field(default=False, metadata={"help": "Continue an interrupted run in the same output folder."})
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.batch_size < 1 or self.concurrency < 1:
+            raise ValueError("batch_size and concurrency must be at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("limit must be positive")
+        if self.tables_per_slice < 1:
+            raise ValueError("tables_per_slice must be positive")
+        if self.engine == "openai":
+            if not self.api_base:
+                raise ValueError("the openai engine needs --api-base")
+        else:
+            if not self.base:
+                raise ValueError(f"the {self.engine} engine needs --base")
+            if not self.sql_adapter:
+                raise ValueError("give --sql-adapter (the SQL-generation adapter)")
+            if not self.gold_tables and not self.schema_link_adapter:
+                raise ValueError("give --schema-link-adapter, or --gold-tables for the upper bound")

@@ -1,0 +1,38 @@
+"""In-process vLLM with one ``LoRARequest`` per adapter (optional extra ``lrsql[vllm]``).
+
+Prompts are passed as token ids from ``PromptEncoder``, so they equal the training prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lrsql_plugin.errors import LrsqlError
+from lrsql_plugin.inference.engines.encoding import PromptEncoder
+from lrsql_plugin.prompts.render import Prompt
+
+
+class VLLMEngine:
+    def __init__(self, base: str, adapters: dict[str, str], template: str, max_lora_rank: int = 64, **llm_kwargs: object) -> None:
+        try:
+            from vllm import LLM
+            from vllm.lora.request import LoRARequest
+        except ImportError as e:
+            raise LrsqlError(
+                "the vllm engine needs vLLM: pip install 'lrsql[vllm]' (on a machine vLLM supports), "
+                "or use --engine hf / --engine openai"
+            ) from e
+        self.encoder = PromptEncoder(base, template)
+        self.llm = LLM(model=base, enable_lora=bool(adapters), max_lora_rank=max_lora_rank, **llm_kwargs)
+        self.requests = {name: LoRARequest(name, i + 1, path) for i, (name, path) in enumerate(adapters.items())}
+
+    def generate(self, prompts: Sequence[Prompt], adapter: str, max_new_tokens: int) -> list[str]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(temperature=0, max_tokens=max_new_tokens, stop_token_ids=self.encoder.stop_token_ids)
+        inputs = [{"prompt_token_ids": self.encoder.encode(p)} for p in prompts]
+        outputs = self.llm.generate(inputs, params, lora_request=self.requests.get(adapter), use_tqdm=False)
+        return [o.outputs[0].text for o in outputs]
+
+    def close(self) -> None:
+        self.llm = None

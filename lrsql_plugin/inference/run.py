@@ -1,0 +1,110 @@
+"""Run two-stage inference over source examples and write predictions.jsonl, timings.jsonl, pred.sql."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from lrsql_plugin.convert import SchemaContext, database_renderer
+from lrsql_plugin.emit.atomic import atomic_write_text
+from lrsql_plugin.hparams.convert_args import ConvertArguments
+from lrsql_plugin.hparams.infer_args import InferenceArguments
+from lrsql_plugin.inference.engines import build_engine
+from lrsql_plugin.inference.engines.base import SCHEMA_LINK, SQL_GENERATION, GenerationEngine
+from lrsql_plugin.inference.pipeline import InferenceQuestion, PipelineSettings, TwoStagePipeline
+from lrsql_plugin.inference.store import PredictionStore
+from lrsql_plugin.prompts.render import PromptRenderer
+from lrsql_plugin.schema.gold_tables import GoldTableError, gold_tables
+from lrsql_plugin.sources.base import SourceData
+from lrsql_plugin.tokens import load_token_counter
+
+
+def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
+    """The conversion settings that decide slices and prompts; they must match training."""
+    return ConvertArguments(
+        tables_per_slice=[args.tables_per_slice],
+        tokens_per_slice=args.tokens_per_slice,
+        sample_values=args.sample_values,
+        templates_dir=args.templates_dir,
+        tokenizer=args.base if args.tokens_per_slice else None,
+    )
+
+
+def engine_from_arguments(args: InferenceArguments) -> GenerationEngine:
+    if args.engine == "openai":
+        sql_base = args.sql_api_base or args.api_base
+        return build_engine(
+            "openai",
+            endpoints={SCHEMA_LINK: (args.api_base, SCHEMA_LINK), SQL_GENERATION: (sql_base, SQL_GENERATION)},
+            concurrency=args.concurrency,
+        )
+    adapters = {SQL_GENERATION: args.sql_adapter}
+    if not args.gold_tables:
+        adapters = {SCHEMA_LINK: args.schema_link_adapter, **adapters}
+    kwargs = {"batch_size": args.batch_size} if args.engine == "hf" else {}
+    return build_engine(args.engine, base=args.base, adapters=adapters, template=args.template, **kwargs)
+
+
+def inference_questions(data: SourceData, limit: int | None) -> list[InferenceQuestion]:
+    """One question per example, indexed by position; gold tables where the gold SQL allows."""
+    out = []
+    for i, ex in enumerate(data.examples[:limit] if limit else data.examples):
+        try:
+            gold = tuple(gold_tables(ex.sql, data.databases[ex.db_id]))
+        except GoldTableError:
+            gold = None
+        out.append(InferenceQuestion(i, ex.db_id, ex.question, ex.evidence, gold))
+    return out
+
+
+def run_inference(
+    data: SourceData,
+    args: InferenceArguments,
+    out_dir: str | Path,
+    engine: GenerationEngine | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """Predict SQL for ``data``'s examples; returns the prediction records in input order."""
+    questions = inference_questions(data, args.limit)
+    conv = slicing_arguments(args)
+    counter = load_token_counter(conv.tokenizer)
+    base = PromptRenderer(conv.templates_dir)
+    contexts: dict[str, SchemaContext] = {}
+
+    def context(db_id: str) -> SchemaContext:
+        if db_id not in contexts:
+            db = data.databases[db_id]
+            contexts[db_id] = SchemaContext(db, database_renderer(base, db, data, conv), conv, counter)
+        return contexts[db_id]
+
+    store = PredictionStore(out_dir, resume=args.resume)
+    todo = [q for q in questions if q.index not in store.done]
+    engine = engine or engine_from_arguments(args)
+    pipeline = TwoStagePipeline(
+        engine,
+        data.databases,
+        lambda d: context(d).renderer,
+        lambda d: context(d).slicings()[0],
+        PipelineSettings(args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables),
+    )
+    bar = tqdm(total=len(questions), initial=len(questions) - len(todo), desc="lrsql-eval inference", unit="q", disable=not progress)
+    for start in range(0, len(todo), args.batch_size):
+        batch = todo[start : start + args.batch_size]
+        store.append(sorted(pipeline.run_batch(batch), key=lambda p: p.index))
+        bar.update(len(batch))
+    bar.close()
+    records = sorted(store.records, key=lambda r: r["index"])
+    write_pred_sql(Path(out_dir) / "pred.sql", [r["sql"] for r in records])
+    return records
+
+
+def write_pred_sql(path: Path, sqls: Sequence[str]) -> None:
+    """The official one-statement-per-line prediction file (an empty answer becomes ``SELECT``)."""
+    atomic_write_text(path, "".join((" ".join(s.split()) or "SELECT") + "\n" for s in sqls))
+
+
+def load_predictions(path: str | Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
