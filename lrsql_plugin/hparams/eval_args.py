@@ -38,6 +38,7 @@ class EvalArguments:
             raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}, got {self.semantics!r}")
         if not self.timeout > 0:
             raise ValueError(f"timeout must be positive, got {self.timeout}")
+        self.timeout = float(self.timeout)
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.max_rows < 1:

@@ -1,0 +1,207 @@
+"""EX semantics, pinned with real queries on the Spider-DK databases.
+
+Spider semantics (official test-suite evaluator): multiset of rows up to a column permutation,
+row order only when the gold has ORDER BY, DISTINCT removed from both unless kept, both empty
+equal, a failing prediction scores 0, a failing gold is excluded.  BIRD: set of rows, column
+order matters.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lrsql_plugin.evaluation import EvalItem, evaluate
+from lrsql_plugin.evaluation.semantics import (
+    bird_results_equal,
+    has_order_by,
+    remove_distinct,
+    spider_results_equal,
+)
+from lrsql_plugin.hparams.eval_args import EvalArguments
+from tests.evaluation.conftest import BROKEN_GOLD
+
+SINGERS = "SELECT name, country FROM singer"
+
+
+class TestColumnPermutation:
+    def test_swapped_columns_match_under_spider(self, judge):
+        assert judge("new_concert_singer", SINGERS, "SELECT country, name FROM singer").match
+
+    def test_swapped_columns_do_not_match_under_bird(self, judge):
+        verdict = judge("new_concert_singer", SINGERS, "SELECT country, name FROM singer", semantics="bird")
+        assert verdict.reason == "mismatch"
+
+    def test_a_different_column_is_not_a_permutation(self, judge):
+        assert not judge("new_concert_singer", SINGERS, "SELECT name, song_name FROM singer").match
+
+    def test_permutation_must_hold_for_whole_rows_not_only_per_column(self, judge):
+        # same values per column, but paired differently across rows
+        gold = "SELECT T1.name, T2.name FROM singer AS T1 JOIN singer AS T2 ON T1.singer_id = T2.singer_id"
+        pred = "SELECT T1.name, T2.name FROM singer AS T1 JOIN singer AS T2 ON T1.singer_id = 7 - T2.singer_id"
+        assert not judge("new_concert_singer", gold, pred).match
+
+
+class TestDuplicateRows:
+    GOLD = "SELECT country FROM singer"  # France four times
+
+    def test_spider_counts_duplicates(self, judge):
+        verdict = judge("new_concert_singer", self.GOLD, "SELECT country FROM singer GROUP BY country")
+        assert verdict.reason == "mismatch"
+
+    def test_bird_ignores_duplicates(self, judge):
+        verdict = judge("new_concert_singer", self.GOLD, "SELECT country FROM singer GROUP BY country", semantics="bird")
+        assert verdict.match
+
+
+class TestRowOrder:
+    GOLD_ORDERED = "SELECT name FROM singer ORDER BY birthday"
+
+    def test_order_matters_when_gold_has_order_by(self, judge):
+        assert judge("new_concert_singer", self.GOLD_ORDERED, "SELECT name FROM singer ORDER BY birthday").match
+        verdict = judge("new_concert_singer", self.GOLD_ORDERED, "SELECT name FROM singer ORDER BY birthday DESC")
+        assert verdict.reason == "mismatch"
+
+    def test_order_is_ignored_when_gold_has_no_order_by(self, judge):
+        assert judge("new_concert_singer", "SELECT name FROM singer", "SELECT name FROM singer ORDER BY name DESC").match
+
+    def test_order_by_inside_a_subquery_of_the_gold_counts_as_official(self):
+        assert has_order_by("SELECT a FROM t WHERE b = (SELECT b FROM t ORDER BY c LIMIT 1)")
+        assert not has_order_by("SELECT a FROM t WHERE b = 'order by'")
+
+
+class TestDistinct:
+    def test_distinct_is_removed_from_both_by_default(self, judge):
+        assert judge("new_concert_singer", "SELECT DISTINCT country FROM singer", "SELECT country FROM singer").match
+
+    def test_keep_distinct_compares_what_the_queries_return(self, judge):
+        verdict = judge("new_concert_singer", "SELECT DISTINCT country FROM singer", "SELECT country FROM singer",
+                        keep_distinct=True)
+        assert verdict.reason == "mismatch"
+
+    def test_count_distinct_loses_distinct_too_as_in_the_official_evaluator(self, judge):
+        gold, pred = "SELECT count(DISTINCT country) FROM singer", "SELECT count(country) FROM singer"
+        assert judge("new_concert_singer", gold, pred).match  # 6 == 6 once DISTINCT is gone
+        assert not judge("new_concert_singer", gold, pred, keep_distinct=True).match  # 3 != 6
+
+    def test_removal_uses_the_ast_and_keeps_everything_else(self):
+        sql = "SELECT DISTINCT name FROM singer WHERE country = 'distinct' UNION SELECT count(DISTINCT x) FROM t"
+        assert remove_distinct(sql) == "SELECT name FROM singer WHERE country = 'distinct' UNION SELECT COUNT(x) FROM t"
+        assert remove_distinct("SELECT name FROM singer") == "SELECT name FROM singer"  # untouched text
+
+    def test_bird_never_removes_distinct(self, judge):
+        gold, pred = "SELECT count(DISTINCT country) FROM singer", "SELECT count(country) FROM singer"
+        assert not judge("new_concert_singer", gold, pred, semantics="bird").match
+
+
+class TestEmptyResults:
+    def test_both_empty_match_whatever_their_columns(self, judge):
+        gold = "SELECT name FROM singer WHERE country = 'Japan'"
+        assert judge("new_concert_singer", gold, "SELECT name, country FROM singer WHERE 1 = 0").match
+
+    def test_empty_against_rows_is_a_mismatch(self, judge):
+        gold = "SELECT name FROM singer WHERE country = 'Japan'"
+        assert judge("new_concert_singer", gold, "SELECT name FROM singer").reason == "mismatch"
+        assert judge("new_concert_singer", "SELECT name FROM singer", gold).reason == "mismatch"
+
+
+class TestNulls:
+    NO_STUDENT_AGE = "SELECT max(age) FROM Student WHERE age > 100"  # one row holding NULL
+
+    def test_null_equals_null(self, judge):
+        assert judge("new_pets_1", self.NO_STUDENT_AGE, "SELECT NULL").match
+        assert judge("new_pets_1", self.NO_STUDENT_AGE, "SELECT min(age) FROM Student WHERE age > 200").match
+
+    def test_null_differs_from_zero_and_from_no_rows(self, judge):
+        assert not judge("new_pets_1", self.NO_STUDENT_AGE, "SELECT 0").match
+        assert not judge("new_pets_1", self.NO_STUDENT_AGE, "SELECT age FROM Student WHERE age > 100").match
+
+    def test_left_join_nulls_survive_a_column_permutation(self, judge):
+        gold = "SELECT T1.StuID, T2.PetID FROM Student AS T1 LEFT JOIN Has_Pet AS T2 ON T1.StuID = T2.StuID"
+        pred = "SELECT T2.PetID, T1.StuID FROM Student AS T1 LEFT JOIN Has_Pet AS T2 ON T1.StuID = T2.StuID"
+        assert judge("new_pets_1", gold, pred).match
+
+
+class TestValues:
+    def test_integer_and_real_compare_as_python_compares_them(self, judge):
+        assert judge("new_concert_singer", "SELECT count(*) FROM singer", "SELECT 6.0").match
+
+    def test_text_never_equals_a_number(self, judge):
+        assert not judge("new_concert_singer", "SELECT count(*) FROM singer", "SELECT '6'").match
+
+
+class TestErrors:
+    def test_a_failing_prediction_scores_zero_with_sqlites_message(self, judge):
+        verdict = judge("new_concert_singer", SINGERS, "SELECT nme FROM singer")
+        assert not verdict.match
+        assert verdict.reason == "prediction error: no such column: nme"
+
+    def test_an_empty_prediction_is_a_prediction_error(self, judge):
+        assert judge("new_concert_singer", SINGERS, "").outcome == "prediction_error"
+
+    def test_broken_gold_is_listed_excluded_from_the_denominator_and_counted(self, dk_db_root):
+        items = [
+            EvalItem("new_pets_1", BROKEN_GOLD, "SELECT fname, lname, age FROM student", source="dk", record="q76"),
+            EvalItem("new_pets_1", "SELECT count(*) FROM Pets", "SELECT count(*) FROM Pets"),
+            EvalItem("new_pets_1", "SELECT count(*) FROM Pets", "SELECT count(*) FROM Student"),
+        ]
+        result = evaluate(items, dk_db_root, EvalArguments(workers=1), progress=False)
+        broken = result.examples[0]
+        assert broken.outcome == "gold_error" and not broken.match
+        assert broken.reason.startswith('gold error: near ".": syntax error')
+        assert result.gold_errors == [broken]
+        assert (result.overall.total, result.overall.scored, result.overall.counts["gold_error"]) == (3, 2, 1)
+        assert result.ex == 0.5
+
+
+class TestBirdAgainstSpider:
+    """The same pair can score differently: BIRD compares sets with columns in order."""
+
+    @pytest.mark.parametrize(
+        ("gold", "pred", "spider", "bird"),
+        [
+            (SINGERS, "SELECT country, name FROM singer", True, False),
+            ("SELECT country FROM singer", "SELECT country FROM singer GROUP BY country", False, True),
+            (SINGERS, SINGERS, True, True),
+        ],
+    )
+    def test_verdicts(self, judge, gold, pred, spider, bird):
+        assert judge("new_concert_singer", gold, pred).match is spider
+        assert judge("new_concert_singer", gold, pred, semantics="bird").match is bird
+
+
+class TestEveryDatabaseFileMustMatch:
+    def test_a_prediction_right_on_one_file_but_wrong_on_another_is_wrong(self, dk_db_root: Path):
+        folder = dk_db_root / "new_concert_singer"
+        shutil.copy(folder / "new_concert_singer.sqlite", folder / "variant.sqlite")
+        with sqlite3.connect(folder / "variant.sqlite") as conn:
+            conn.execute("INSERT INTO singer (Singer_ID, Name, Country) VALUES (7, 'Extra Singer', 'Japan')")
+        conn.close()
+        settings = EvalArguments(workers=1)
+        items = [
+            EvalItem("new_concert_singer", "SELECT count(*) FROM singer", "SELECT 6"),  # true only on the original
+            EvalItem("new_concert_singer", "SELECT count(*) FROM singer", "SELECT count(Singer_ID) FROM singer"),
+        ]
+        result = evaluate(items, dk_db_root, settings, progress=False)
+        assert [e.reason for e in result.examples] == ["mismatch", "match"]
+        assert "variant.sqlite" in result.examples[0].message
+        assert len(result.databases["new_concert_singer"]) == 2
+
+
+class TestComparisonFunctions:
+    def test_spider_permutation_search_with_repeated_columns(self):
+        gold = [(1, 1, 2), (1, 1, 3)]
+        assert spider_results_equal(gold, [(2, 1, 1), (3, 1, 1)], order_matters=False)
+        assert spider_results_equal(gold, [(1, 2, 1), (1, 3, 1)], order_matters=True)
+        assert not spider_results_equal(gold, [(1, 3, 1), (1, 2, 1)], order_matters=True)
+
+    def test_spider_rejects_different_widths_and_lengths(self):
+        assert not spider_results_equal([(1,)], [(1, 1)], order_matters=False)
+        assert not spider_results_equal([(1,)], [(1,), (1,)], order_matters=False)
+
+    def test_bird_is_set_equality(self):
+        assert bird_results_equal([(1, "a"), (1, "a")], [(1, "a")])
+        assert not bird_results_equal([(1, "a")], [("a", 1)])

@@ -1,0 +1,55 @@
+"""Runaway predictions are really stopped at the timeout, score 0, and a batch of them ends in bounded time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from lrsql_plugin.evaluation import EvalItem, evaluate
+from lrsql_plugin.hparams.eval_args import EvalArguments
+
+GOLD = "SELECT count(*) FROM Student"
+# 34 students: 34^5 = 45 million rows of 40 columns
+CARTESIAN = "SELECT * FROM Student AS a, Student AS b, Student AS c, Student AS d, Student AS e"
+INFINITE_CTE = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"
+
+
+@pytest.mark.parametrize("prediction", [CARTESIAN, INFINITE_CTE], ids=["five-way-cartesian", "infinite-recursive-cte"])
+def test_a_runaway_prediction_stops_within_timeout_plus_one_second(dk_db_root: Path, prediction: str):
+    timeout = 1.0
+    started = time.monotonic()
+    result = evaluate([EvalItem("new_pets_1", GOLD, prediction)], dk_db_root, EvalArguments(timeout=timeout, workers=1),
+                      progress=False)
+    elapsed = time.monotonic() - started
+    verdict = result.examples[0]
+    assert (verdict.match, verdict.reason) == (False, "timeout")
+    assert timeout <= elapsed < timeout + 1.0
+
+
+def test_fifty_runaways_on_two_workers_end_in_bounded_time(dk_db_root: Path):
+    timeout, workers, count = 1.0, 2, 50
+    items = [EvalItem("new_pets_1", GOLD, CARTESIAN if i % 2 else INFINITE_CTE) for i in range(count)]
+    started = time.monotonic()
+    result = evaluate(items, dk_db_root, EvalArguments(timeout=timeout, workers=workers), progress=False)
+    elapsed = time.monotonic() - started
+    assert result.overall.counts["timeout"] == count
+    assert result.ex == 0.0
+    ideal = timeout * count / workers  # 25 s
+    assert elapsed < 1.5 * ideal + 5.0
+
+
+def test_a_gold_that_times_out_is_a_gold_error(dk_db_root: Path):
+    result = evaluate([EvalItem("new_pets_1", INFINITE_CTE, GOLD)], dk_db_root, EvalArguments(timeout=0.5, workers=1),
+                      progress=False)
+    verdict = result.examples[0]
+    assert verdict.outcome == "gold_error"
+    assert verdict.reason.startswith("gold error: timeout after 0.5 s")
+    assert result.overall.scored == 0 and result.ex is None
+
+
+def test_a_result_over_the_row_cap_is_a_prediction_error(dk_db_root: Path):
+    result = evaluate([EvalItem("new_pets_1", GOLD, "SELECT * FROM Student")], dk_db_root,
+                      EvalArguments(max_rows=10, workers=1), progress=False)
+    assert result.examples[0].reason == "prediction error: result has more than 10 rows (max_rows)"
