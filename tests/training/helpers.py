@@ -1,0 +1,53 @@
+"""Running the stock ``llamafactory-cli`` and ``lrsql-convert`` of the test environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+LLAMAFACTORY_CLI = str(VENV_BIN / "llamafactory-cli")
+LRSQL_CONVERT = str(VENV_BIN / "lrsql-convert")
+
+#: What CPU needs beyond model path, output dir and step count. The recipes keep `bf16: true` for
+#: GPUs; transformers accepts bf16 without a GPU only with `use_cpu: true`. Nothing else differs:
+#: QLoRA (bitsandbytes 4-bit) and DeepSpeed run on CPU with the recipes' own settings.
+CPU_OVERRIDES = ("use_cpu=true",)
+
+#: Questions converted from Spider-DK: enough for a few optimizer steps, quick to tokenize.
+QUESTION_LIMIT = 24
+
+
+def read_dataset(workspace: Path, name: str) -> list[dict[str, str]]:
+    """Rows of a dataset registered in the workspace's dataset_info.json."""
+    folder = workspace / "datasets" / "spider"
+    info = json.loads((folder / "dataset_info.json").read_text())
+    return json.loads((folder / info[name]["file_name"]).read_text())
+
+
+def train(
+    workspace: Path, recipe: str, overrides: list[str], env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``llamafactory-cli train recipes/<recipe>.yaml <overrides>`` from ``workspace``.
+
+    Fails the test with the end of LLaMA-Factory's output when training does not succeed.
+    """
+    proc = subprocess.run(
+        [LLAMAFACTORY_CLI, "train", f"recipes/{recipe}.yaml", *overrides],
+        cwd=workspace,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"llamafactory-cli train {recipe} exited {proc.returncode}:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
+    return proc
