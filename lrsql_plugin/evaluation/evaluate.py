@@ -140,12 +140,26 @@ class _OnceCache:
         return future.result()
 
 
+@dataclass(frozen=True)
+class _Gold:
+    """What a gold query's text determines: the SQL to run, how to compare, its hardness."""
+
+    sql: str
+    equal: Callable[[list[tuple], list[tuple]], bool]
+    hardness: str | None
+
+
 class _Judge:
-    """Scores one item on all its database files; gold results are shared through a cache."""
+    """Scores one item on all its database files.
+
+    Each distinct gold text is analysed once and each (database file, gold) runs once; Spider
+    dev, for one, has 1034 questions but only 563 distinct gold queries.
+    """
 
     def __init__(self, runner: QueryRunner, settings: EvalArguments, databases: dict[str, list[Path]]) -> None:
         self.runner, self.settings, self.databases = runner, settings, databases
-        self.gold_cache = _OnceCache()
+        self.gold_results = _OnceCache()
+        self.golds: dict[str, _Gold] = {}  # a race only computes an entry twice
 
     def _prepare(self, sql: str) -> str:
         if self.settings.semantics == "bird":
@@ -153,33 +167,39 @@ class _Judge:
         sql = join_spaced_comparisons(sql)
         return remove_distinct(sql) if self.settings.removes_distinct else sql
 
-    def _comparison(self, gold_sql: str) -> Callable[[list[tuple], list[tuple]], bool]:
-        if self.settings.semantics == "bird":
-            return bird_results_equal
-        order_matters = has_order_by(gold_sql)
-        return lambda gold_rows, pred_rows: spider_results_equal(gold_rows, pred_rows, order_matters)
+    def _gold(self, text: str) -> _Gold:
+        gold = self.golds.get(text)
+        if gold is None:
+            try:
+                hardness = spider_hardness(text)
+            except HardnessError:
+                hardness = None
+            sql = self._prepare(text)
+            if self.settings.semantics == "bird":
+                equal = bird_results_equal
+            else:
+                order_matters = has_order_by(sql)
+                equal = lambda g, p: spider_results_equal(g, p, order_matters)  # noqa: E731
+            gold = self.golds[text] = _Gold(sql, equal, hardness)
+        return gold
 
     def __call__(self, index: int, item: EvalItem) -> ExampleResult:
-        try:
-            hardness = spider_hardness(item.gold)
-        except HardnessError:
-            hardness = None
+        gold = self._gold(item.gold)
 
         def verdict(outcome: str, message: str = "") -> ExampleResult:
-            return ExampleResult(index, item, outcome, message, hardness)
+            return ExampleResult(index, item, outcome, message, gold.hardness)
 
-        gold_sql, pred_sql = self._prepare(item.gold), self._prepare(item.prediction)
-        equal = self._comparison(gold_sql)
+        pred_sql = self._prepare(item.prediction)
         for db_path in self.databases[item.db_id]:
-            gold = self.gold_cache.get((db_path, gold_sql), lambda p=db_path: self.runner.run(p, gold_sql))
-            if gold.status != "ok":
-                return verdict("gold_error", f"{gold.message} (on {db_path.name})")
+            expected = self.gold_results.get((db_path, gold.sql), lambda p=db_path: self.runner.run(p, gold.sql))
+            if expected.status != "ok":
+                return verdict("gold_error", f"{expected.message} (on {db_path.name})")
             pred = self.runner.run(db_path, pred_sql)
             if pred.status == "timeout":
                 return verdict("timeout", pred.message)
             if pred.status == "error":
                 return verdict("prediction_error", pred.message)
-            if not equal(gold.rows, pred.rows):
+            if not gold.equal(expected.rows, pred.rows):
                 return verdict("mismatch", f"results differ on {db_path.name}")
         return verdict("match")
 

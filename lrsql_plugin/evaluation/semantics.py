@@ -32,6 +32,8 @@ def join_spaced_comparisons(sql: str) -> str:
 def remove_distinct(sql: str) -> str:
     """Drop every DISTINCT of the first statement via its sqlglot AST; text sqlglot cannot parse stays as is."""
     sql = first_statement(sql)
+    if "distinct" not in sql.lower():  # nothing to remove: spare the parse
+        return sql
     try:
         trees = [t for t in sqlglot.parse(sql, read="sqlite") if t is not None]
     except SqlglotError:
