@@ -46,11 +46,6 @@ class ExampleResult:
         return self.outcome == "match"
 
     @property
-    def scored(self) -> bool:
-        """Counts in the EX denominator (every outcome except a gold that fails)."""
-        return self.outcome != "gold_error"
-
-    @property
     def reason(self) -> str:
         if self.outcome in ("prediction_error", "gold_error"):
             return f"{self.outcome.replace('_', ' ')}: {self.message}"
@@ -66,6 +61,7 @@ class BucketScore:
 
     @property
     def scored(self) -> int:
+        """The EX denominator: every outcome except a gold query that fails."""
         return self.total - self.counts.get("gold_error", 0)
 
     @property

@@ -26,7 +26,9 @@ from typing import Literal
 from urllib.parse import quote
 
 # SQLite authorizer action codes a read-only query needs.
-_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE})
+_READ_ACTIONS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+)
 _PROGRESS_EVERY = 1000  # SQLite VM instructions between deadline checks
 
 
@@ -90,7 +92,7 @@ def run_query(conn: sqlite3.Connection, sql: str, timeout: float, max_rows: int)
         if time.monotonic() > deadline:
             return QueryOutcome("timeout", message=f"timeout after {timeout:g} s")
         return QueryOutcome("error", message=str(e) or type(e).__name__)
-    except (ValueError, OverflowError) as e:  # e.g. "the query contains a null character"
+    except ValueError as e:  # Python 3.10 raises it for "the query contains a null character"
         return QueryOutcome("error", message=str(e))
     finally:
         cursor.close()

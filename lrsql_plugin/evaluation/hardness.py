@@ -72,28 +72,28 @@ def component_counts(tree: exp.Expression) -> tuple[int, int, int]:
 
     joins = top.args.get("joins") or []
     table_units = sum(isinstance(c, exp.From) for c in top.iter_expressions()) + len(joins)
-    on = [_flatten(j.args["on"]) for j in joins if j.args.get("on")]
-    where = _flatten(top.args["where"].this) if top.args.get("where") else ([], [])
-    having = _flatten(top.args["having"].this) if top.args.get("having") else ([], [])
+    on_units, on_connectors = _flatten_all([j.args.get("on") for j in joins])
+    where_units, where_connectors = _flatten_all([top.args["where"].this] if top.args.get("where") else [])
+    having_units, having_connectors = _flatten_all([top.args["having"].this] if top.args.get("having") else [])
     group = top.args["group"].expressions if top.args.get("group") else []
     order = top.args["order"].expressions if top.args.get("order") else []
 
-    units = [_without_not(u) for u in [*where[0], *having[0]] + [u for c in on for u in c[0]]]
-    ors = sum(is_or for _, connectors in [*on, where, having] for is_or in connectors)
+    units = [_without_not(u) for u in on_units + where_units + having_units]
+    ors = sum(on_connectors + where_connectors + having_connectors)
     comp1 = (
-        bool(where[0]) + bool(group) + bool(order) + bool(top.args.get("limit"))
+        bool(where_units) + bool(group) + bool(order) + bool(top.args.get("limit"))
         + max(table_units - 1, 0) + ors + sum(isinstance(u, exp.Like) for u in units)
     )
     comp2 = sum(_nested_queries(u) for u in units) + is_set_operation
 
     aggregates = (
         sum(isinstance(_unalias(e), _AGGREGATES) for e in top.expressions)
-        + sum(isinstance(u, exp.Not) for u in where[0])
+        + sum(isinstance(u, exp.Not) for u in where_units)
         + sum(isinstance(g, _AGGREGATES) for g in group)
         + sum(_order_term_aggregates(o.this) for o in order)
-        + len(having[1]) + sum(isinstance(u, exp.Not) for u in having[0])
+        + len(having_connectors) + sum(isinstance(u, exp.Not) for u in having_units)
     )
-    others = (aggregates > 1) + (len(top.expressions) > 1) + (len(where[0]) > 1) + (len(group) > 1)
+    others = (aggregates > 1) + (len(top.expressions) > 1) + (len(where_units) > 1) + (len(group) > 1)
     return comp1, comp2, others
 
 
@@ -109,6 +109,16 @@ def _unalias(node: exp.Expression) -> exp.Expression:
 
 def _without_not(unit: exp.Expression) -> exp.Expression:
     return unit.this if isinstance(unit, exp.Not) else unit
+
+
+def _flatten_all(conditions: list[exp.Expression | None]) -> tuple[list[exp.Expression], list[bool]]:
+    units: list[exp.Expression] = []
+    connectors: list[bool] = []
+    for condition in filter(None, conditions):
+        more_units, more_connectors = _flatten(condition)
+        units += more_units
+        connectors += more_connectors
+    return units, connectors
 
 
 def _flatten(condition: exp.Expression) -> tuple[list[exp.Expression], list[bool]]:

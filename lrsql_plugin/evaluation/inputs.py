@@ -37,7 +37,7 @@ class EvalItem:
     predicted_tables: tuple[str, ...] | None = None
     gold_tables: tuple[str, ...] | None = None
     source: str = ""
-    record: str = ""
+    record: str = ""  # where in ``source``, as InputError's record: "line 3", "0", "key 2"
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def _read_gold_json(path: Path) -> list[GoldRecord]:
         raise InputError(str(path), "expected a JSON list of questions")
     records = []
     for i, rec in enumerate(data):
-        where = f"record {i}"
+        where = str(i)
         if not isinstance(rec, dict):
             raise InputError(str(path), "expected an object", record=where)
         sql = rec.get("query", rec.get("SQL"))
@@ -151,6 +151,8 @@ def _read_bird_predictions(path: Path) -> list[Prediction]:
 
 def pair(gold: Sequence[GoldRecord], gold_file: str | Path, predictions: Sequence[Prediction], pred_file: str | Path) -> list[EvalItem]:
     """Line up gold records and predictions one to one."""
+    if not gold:
+        raise InputError(str(gold_file), "no gold queries")
     predictions = list(predictions)
     while len(predictions) > len(gold) and not predictions[-1].sql:
         predictions.pop()  # blank lines at the end of the prediction file
@@ -160,11 +162,11 @@ def pair(gold: Sequence[GoldRecord], gold_file: str | Path, predictions: Sequenc
         raise InputError(str(pred_file), f"{counts}: this prediction has no gold query", record=extra.record)
     if len(predictions) < len(gold):
         missing = gold[len(predictions)]
-        raise InputError(str(pred_file), f"{counts}: no prediction for {gold_file}, {missing.record}")
+        raise InputError(str(pred_file), f"{counts}: no prediction for {gold_file}, record {missing.record}")
     items = []
     for g, p in zip(gold, predictions):
         if p.db_id is not None and p.db_id != g.db_id:
-            raise InputError(str(pred_file), f"db_id {p.db_id!r} but the gold ({gold_file}, {g.record}) has {g.db_id!r}", record=p.record)
+            raise InputError(str(pred_file), f"db_id {p.db_id!r} but the gold ({gold_file}, record {g.record}) has {g.db_id!r}", record=p.record)
         items.append(
             EvalItem(
                 db_id=g.db_id, gold=g.sql, prediction=p.sql, question=g.question, difficulty=g.difficulty,

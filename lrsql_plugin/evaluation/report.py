@@ -17,6 +17,7 @@ from typing import IO
 
 from lrsql_plugin import __version__
 from lrsql_plugin.evaluation.evaluate import OUTCOMES, BucketScore, EvalResult
+from lrsql_plugin.evaluation.inputs import EvalItem
 
 OUTPUT_FILES = ("metrics.json", "per_example.jsonl", "report.md", "ex_by_bucket.png")
 
@@ -35,6 +36,13 @@ def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
 
 def _write_text(path: Path, text: str) -> None:
     _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _location(item: EvalItem) -> str | None:
+    """Where the item came from, worded as InputError words it: "gold.txt, record line 3"."""
+    if not item.record:
+        return item.source or None
+    return f"{item.source}, record {item.record}" if item.source else f"record {item.record}"
 
 
 def _bucket_dict(score: BucketScore) -> dict[str, object]:
@@ -73,7 +81,7 @@ def metrics_dict(result: EvalResult, flags: Mapping[str, object] | None = None) 
         "bucket_kind": result.bucket_kind,
         "buckets": {name: _bucket_dict(score) for name, score in result.buckets().items()},
         "gold_errors": [
-            {"index": e.index, "db_id": e.item.db_id, "record": f"{e.item.source}, {e.item.record}", "message": e.message}
+            {"index": e.index, "db_id": e.item.db_id, "record": _location(e.item), "message": e.message}
             for e in result.gold_errors
         ],
         "linking": None if linking is None else {**linking.__dict__, "skipped_no_gold_tables": result.linking_skipped},
@@ -97,7 +105,7 @@ def example_records(result: EvalResult) -> list[dict[str, object]]:
             "question": item.question,
             "gold": item.gold,
             "prediction": item.prediction,
-            "record": f"{item.source}, {item.record}" if item.source else item.record,
+            "record": _location(item),
         }
         if item.predicted_tables is not None:
             rec["predicted_tables"] = list(item.predicted_tables)
@@ -148,7 +156,7 @@ def render_markdown(result: EvalResult, flags: Mapping[str, object] | None = Non
         out += [f"![EX by {result.bucket_kind}]({chart})", ""]
     if gold_errors:
         out += ["## Gold queries that fail (excluded from EX)", ""]
-        out += [f"- index {e.index} ({e.item.db_id}; {e.item.source}, {e.item.record}): {e.message}" for e in gold_errors]
+        out += [f"- index {e.index} ({e.item.db_id}; {_location(e.item)}): {e.message}" for e in gold_errors]
         out.append("")
     if result.linking is not None:
         link = result.linking

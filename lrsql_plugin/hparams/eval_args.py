@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 SEMANTICS = ("spider", "bird")
 DEFAULT_MAX_ROWS = 1_000_000
@@ -48,6 +48,3 @@ class EvalArguments:
     def removes_distinct(self) -> bool:
         """DISTINCT is stripped only under Spider semantics (BIRD's evaluator never strips it)."""
         return self.semantics == "spider" and not self.keep_distinct
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)

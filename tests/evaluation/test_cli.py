@@ -50,7 +50,7 @@ def test_drop_in_for_the_official_command_line(spider_files, dk_dir: Path, tmp_p
     assert metrics["settings"]["semantics"] == "spider" and metrics["settings"]["distinct_removed"] is True
     assert metrics["settings"]["timeout_seconds"] == 30.0
     assert sorted(metrics["settings"]["databases"]) == ["new_concert_singer", "new_orchestra", "new_pets_1"]
-    assert metrics["gold_errors"][0]["record"] == f"{gold}, line 77"
+    assert metrics["gold_errors"][0]["record"] == f"{gold}, record line 77"
     examples = [json.loads(line) for line in (out / "per_example.jsonl").read_text().splitlines()]
     assert [e["index"] for e in examples] == list(range(127))
     assert {e["index"] for e in examples if e["reason"] == "mismatch"} == PERTURBED
@@ -133,7 +133,7 @@ class TestBadInput:
         pred.write_text("\n".join(pred.read_text().splitlines()[:-1]) + "\n")
         out = tmp_path / "results"
         result = run("--gold", str(gold), "--pred", str(pred), "--db", str(dk_dir / "database"), "--out", str(out))
-        self.check(result, out, f"{pred}: 126 predictions for 127 gold queries in {gold}: no prediction for {gold}, line 127")
+        self.check(result, out, f"{pred}: 126 predictions for 127 gold queries in {gold}: no prediction for {gold}, record line 127")
 
     def test_unknown_db_id(self, spider_files, dk_dir: Path, tmp_path: Path):
         gold, pred = spider_files

@@ -39,7 +39,7 @@ class TestOfficialSpiderFiles:
         pred = write(tmp_path / "pred.txt", "SELECT 1\nSELECT 2\n")
         with pytest.raises(InputError) as e:
             pair(read_gold(gold), gold, read_predictions(pred), pred)
-        assert str(e.value) == f"{pred}: 2 predictions for 3 gold queries in {gold}: no prediction for {gold}, line 3"
+        assert str(e.value) == f"{pred}: 2 predictions for 3 gold queries in {gold}: no prediction for {gold}, record line 3"
 
     def test_more_predictions_than_gold_names_the_extra_line(self, tmp_path: Path):
         gold = write(tmp_path / "gold.txt", "SELECT 1\tdb\n")
@@ -60,7 +60,7 @@ class TestOfficialSpiderFiles:
 class TestJsonFormats:
     def test_spider_dev_json_as_gold(self, dk_dir: Path):
         records = read_gold(dk_dir / "Spider-DK.json")
-        assert len(records) == 535 and records[0].record == "record 0" and records[0].question
+        assert len(records) == 535 and records[0].record == "0" and records[0].question
 
     def test_bird_dev_json_and_prediction_json(self, tmp_path: Path):
         dev = write(tmp_path / "dev.json", json.dumps([
@@ -72,7 +72,7 @@ class TestJsonFormats:
         items = pair(read_gold(dev), dev, read_predictions(pred), pred)
         assert [(i.gold, i.prediction, i.difficulty) for i in items] == [
             ("SELECT 1", "SELECT 1", "simple"), ("SELECT 2", "SELECT 3", "challenging")]
-        assert items[1].record == "record 1 (question_id 1)"
+        assert items[1].record == "1 (question_id 1)"
 
     def test_bird_prediction_for_another_database(self, tmp_path: Path):
         dev = write(tmp_path / "dev.json", json.dumps([{"db_id": "db", "SQL": "SELECT 1"}]))
@@ -128,3 +128,16 @@ class TestDatabases:
     def test_found_files(self, dk_dir: Path):
         found = locate_databases([EvalItem("new_pets_1", "g", "p")], dk_dir / "database")
         assert [p.name for p in found["new_pets_1"]] == ["new_pets_1.sqlite"]
+
+
+def test_an_empty_gold_file_is_an_error(tmp_path: Path):
+    gold = write(tmp_path / "gold.txt", "\n")
+    pred = write(tmp_path / "pred.txt", "")
+    with pytest.raises(InputError, match="gold.txt: no gold queries"):
+        pair(read_gold(gold), gold, read_predictions(pred), pred)
+
+
+def test_json_gold_errors_name_the_record_index(tmp_path: Path):
+    gold = write(tmp_path / "dev.json", json.dumps([{"db_id": "d", "query": "SELECT 1"}, {"db_id": "d"}]))
+    with pytest.raises(InputError, match=r"dev.json, record 1: needs string fields 'db_id' and 'query'"):
+        read_gold(gold)

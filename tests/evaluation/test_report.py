@@ -15,7 +15,7 @@ from lrsql_plugin.hparams.eval_args import EvalArguments
 @pytest.fixture
 def result(dk_dir: Path, dk_questions: list[dict]) -> EvalResult:
     items = [EvalItem(q["db_id"], q["query"], q["query"] if i % 4 else "SELECT 0", question=q["question"],
-                      source="Spider-DK.json", record=f"record {i}") for i, q in enumerate(dk_questions)]
+                      source="Spider-DK.json", record=str(i)) for i, q in enumerate(dk_questions)]
     return evaluate(items, dk_dir / "database", EvalArguments(workers=2, timeout=10), progress=False)
 
 

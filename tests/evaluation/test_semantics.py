@@ -157,6 +157,14 @@ class TestErrors:
         assert result.ex == 0.5
 
 
+    def test_a_database_file_sqlite_cannot_read_makes_every_gold_on_it_fail(self, dk_db_root: Path):
+        (dk_db_root / "new_pets_1" / "new_pets_1.sqlite").write_bytes(b"not a database " * 100)
+        items = [EvalItem("new_pets_1", "SELECT count(*) FROM Pets", "SELECT count(*) FROM Pets")]
+        result = evaluate(items, dk_db_root, EvalArguments(workers=1),
+                          progress=False)
+        assert result.examples[0].reason == "gold error: file is not a database (on new_pets_1.sqlite)"
+
+
 class TestBirdAgainstSpider:
     """The same pair can score differently: BIRD compares sets with columns in order."""
 
