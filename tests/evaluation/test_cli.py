@@ -97,6 +97,22 @@ def test_jsonl_input_with_linking_metrics(dk_dir: Path, tmp_path: Path):
     assert examples[1]["predicted_tables"] == ["Student", "Pets"] and examples[1]["question"] == "Names of cat owners?"
 
 
+def test_spider_dir_supplies_databases_tables_and_dev_json(dk_dir: Path, dk_questions: list[dict], tmp_path: Path):
+    spider = tmp_path / "spider"
+    shutil.copytree(dk_dir / "database", spider / "database")
+    shutil.copy(dk_dir / "tables.json", spider / "tables.json")
+    (spider / "dev.json").write_text(json.dumps(dk_questions), encoding="utf-8")
+    pred = tmp_path / "pred.txt"
+    pred.write_text("".join(" ".join(q["query"].split()) + "\n" for q in dk_questions), encoding="utf-8")
+    out = tmp_path / "results"
+    result = run("--spider-dir", str(spider), "--pred", str(pred), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["ex"], metrics["overall"]["gold_error"]) == (1.0, 1)
+    assert metrics["settings"]["db_root"] == str((spider / "database").resolve())
+    assert metrics["gold_errors"][0]["record"] == f"{spider / 'dev.json'}, record 76"
+
+
 def test_bird_dir_uses_bird_semantics_and_difficulty_buckets(dk_dir: Path, dk_questions: list[dict], tmp_path: Path):
     bird = tmp_path / "bird"
     shutil.copytree(dk_dir / "database", bird / "dev_databases")

@@ -53,3 +53,17 @@ def test_a_result_over_the_row_cap_is_a_prediction_error(dk_db_root: Path):
     result = evaluate([EvalItem("new_pets_1", GOLD, "SELECT * FROM Student")], dk_db_root,
                       EvalArguments(max_rows=10, workers=1), progress=False)
     assert result.examples[0].reason == "prediction error: result has more than 10 rows (max_rows)"
+
+
+def test_a_gold_shared_by_many_predictions_runs_once(dk_db_root: Path):
+    # about half a second of SQLite work; eight items sharing it would need four seconds on two workers
+    slow_gold = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) FROM c"
+    started = time.monotonic()
+    evaluate([EvalItem("new_pets_1", slow_gold, "SELECT 2000000")], dk_db_root, EvalArguments(workers=2), progress=False)
+    once = time.monotonic() - started
+    started = time.monotonic()
+    result = evaluate([EvalItem("new_pets_1", slow_gold, "SELECT 2000000")] * 8, dk_db_root, EvalArguments(workers=2),
+                      progress=False)
+    eight = time.monotonic() - started
+    assert result.overall.counts["match"] == 8
+    assert eight < 2 * once + 0.5
