@@ -45,6 +45,15 @@ def _location(item: EvalItem) -> str | None:
     return f"{item.source}, record {item.record}" if item.source else f"record {item.record}"
 
 
+def _database_files(result: EvalResult) -> dict[str, list[dict[str, object]]]:
+    """Per db_id, each .sqlite file used (relative to the database folder) and its size."""
+    def describe(path: Path) -> dict[str, object]:
+        name = path.relative_to(result.db_root) if path.is_relative_to(result.db_root) else path
+        return {"file": str(name), "bytes": path.stat().st_size}
+
+    return {db_id: [describe(p) for p in paths] for db_id, paths in sorted(result.databases.items())}
+
+
 def _bucket_dict(score: BucketScore) -> dict[str, object]:
     return {"ex": score.ex, "total": score.total, "scored": score.scored, **score.counts}
 
@@ -62,11 +71,7 @@ def settings_dict(result: EvalResult, flags: Mapping[str, object] | None = None)
         "workers": s.workers,
         "flags": dict(flags) if flags else None,
         "db_root": str(result.db_root),
-        "databases": {
-            db_id: [{"file": str(p.relative_to(result.db_root)) if p.is_relative_to(result.db_root) else str(p),
-                     "bytes": p.stat().st_size} for p in paths]
-            for db_id, paths in sorted(result.databases.items())
-        },
+        "databases": _database_files(result),
         "sqlite_version": sqlite3.sqlite_version,
         "lrsql_version": __version__,
     }
@@ -172,7 +177,7 @@ def render_markdown(result: EvalResult, flags: Mapping[str, object] | None = Non
             "",
         ]
     out += ["## Databases", ""]
-    for db_id, files in s["databases"].items():  # type: ignore[union-attr]
+    for db_id, files in _database_files(result).items():
         out.append(f"- {db_id}: " + ", ".join(f"{f['file']} ({f['bytes']} bytes)" for f in files))
     return "\n".join(out) + "\n"
 
