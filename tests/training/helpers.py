@@ -16,10 +16,13 @@ VENV_BIN = Path(sys.executable).parent
 LLAMAFACTORY_CLI = str(VENV_BIN / "llamafactory-cli")
 LRSQL_CONVERT = str(VENV_BIN / "lrsql-convert")
 
-#: What CPU needs beyond model path, output dir and step count. The recipes keep `bf16: true` for
-#: GPUs; transformers accepts bf16 without a GPU only with `use_cpu: true`. Nothing else differs:
-#: QLoRA (bitsandbytes 4-bit) and DeepSpeed run on CPU with the recipes' own settings.
-CPU_OVERRIDES = ("use_cpu=true",)
+#: What CPU needs beyond model path, output dir and step count: the recipes keep `bf16: true` for
+#: GPUs, and transformers refuses bf16 without a GPU, so CPU runs train in float32. (`use_cpu=true`
+#: would keep bf16 for single-process runs but routes a torchrun launch through accelerate's
+#: multi-CPU path, where ZeRO-3 builds the model before DeepSpeed's communication is set up and fails
+#: its batch-size check.) Nothing else differs: QLoRA (bitsandbytes 4-bit) and DeepSpeed ZeRO-2/3
+#: run on CPU with the recipes' own settings.
+CPU_OVERRIDES = ("bf16=false",)
 
 #: Questions converted from Spider-DK: enough for a few optimizer steps, quick to tokenize.
 QUESTION_LIMIT = 24

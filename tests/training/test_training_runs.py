@@ -66,8 +66,13 @@ def test_recipe_trains_an_adapter_that_changes_the_model(recipe, lrsql_workspace
 
 
 @pytest.mark.slow
-def test_zero2_recipe_trains_with_two_cpu_processes(lrsql_workspace, tiny_model_dir, tmp_path):
-    recipe = "schema_link_lora_ds_z2"
+@pytest.mark.parametrize(
+    ("recipe", "stage", "offload"),
+    [("schema_link_lora_ds_z2", 2, False), ("schema_link_lora_ds_z3_offload", 3, True)],
+)
+def test_deepspeed_recipe_trains_with_two_cpu_processes(
+    recipe, stage, offload, lrsql_workspace, tiny_model_dir, tmp_path
+):
     output_dir = tmp_path / "adapter"
     launch = {  # LLaMA-Factory's own torchrun launch; `torchrun` is looked up on PATH
         "FORCE_TORCHRUN": "1",
@@ -78,12 +83,15 @@ def test_zero2_recipe_trains_with_two_cpu_processes(lrsql_workspace, tiny_model_
     log = proc.stdout + proc.stderr
 
     assert "world size: 2" in log and "distributed training: True" in log
-    shards = sorted(
-        (output_dir / f"checkpoint-{STEPS}" / f"global_step{STEPS}").glob("*zero_pp_rank_*_optim_states.pt")
-    )
+    step_dir = output_dir / f"checkpoint-{STEPS}" / f"global_step{STEPS}"
+    shards = sorted(step_dir.glob("*zero_pp_rank_*_optim_states.pt"))
     assert [shard.name.split("zero_pp_")[1][:6] for shard in shards] == ["rank_0", "rank_1"]
-    optimizer = torch.load(shards[0], map_location="cpu", weights_only=False)["optimizer_state_dict"]
-    assert int(optimizer["zero_stage"]) == 2
-    assert optimizer["partition_count"] == [2]  # one parameter group, partitioned over both processes
+    checkpoint = torch.load(shards[0], map_location="cpu", weights_only=False)
+    zero = checkpoint["ds_config"]["zero_optimization"]
+    assert zero["stage"] == stage and ("offload_optimizer" in zero) == offload
+    optimizer = checkpoint["optimizer_state_dict"]
+    assert int(optimizer["zero_stage"]) == stage
+    partitions = optimizer["partition_count"]  # per parameter group for ZeRO-2, one number for ZeRO-3
+    assert set(partitions if isinstance(partitions, list) else [partitions]) == {2}
     rows = training_rows(lrsql_workspace, recipe)
     assert logit_shift(tiny_model_dir, output_dir, rows[0]["instruction"]) > 1e-4
