@@ -1,6 +1,9 @@
-"""``lrsql-eval``: execution accuracy of given predictions, a drop-in for the official Spider script.
+"""``lrsql-eval``: execution accuracy of given predictions, a drop-in for the official Spider script,
+and — with ``--base`` or ``--api-base`` — two-stage LR-SQL inference with the trained adapters first.
 
     lrsql-eval --gold gold.txt --pred pred.txt --db database/ --table tables.json --etype exec --out results/
+    lrsql-eval --base Qwen/Qwen2.5-Coder-7B-Instruct --schema-link-adapter saves/schema_link \
+               --sql-adapter saves/sql_generation --spider-dir ~/data/spider --out results/
 
 Evaluating prediction files imports no torch / transformers / datasets / LLaMA-Factory.  Code that
 produces predictions first (inference) builds ``EvalItem``s and calls ``evaluate_and_write``.
@@ -125,12 +128,41 @@ _PATH = click.Path(path_type=Path)
 @click.option("--max-rows", type=int, default=DEFAULT_MAX_ROWS, show_default=True,
               help="Rows fetched per query at most.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+@click.option("--base", help="Inference: base model the adapters were trained on (path or name).")
+@click.option("--schema-link-adapter", type=_PATH, help="Inference: LoRA adapter of the schema-link model.")
+@click.option("--sql-adapter", type=_PATH, help="Inference: LoRA adapter of the SQL-generation model.")
+@click.option("--template", default="qwen", show_default=True, help="Inference: LLaMA-Factory chat template of training.")
+@click.option("--engine", type=click.Choice(["hf", "openai", "vllm"]), default="hf", show_default=True,
+              help="Inference engine: transformers+peft, an OpenAI-compatible server, or in-process vLLM.")
+@click.option("--api-base", help="openai engine: base URL (ending in /v1) serving the adapters as models "
+              "'schema_link' and 'sql_generation'.")
+@click.option("--sql-api-base", help="openai engine: a separate server for the SQL adapter (llamafactory-cli api serves one adapter).")
+@click.option("--concurrency", type=int, default=8, show_default=True, help="openai engine: concurrent requests.")
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Inference: questions per batch.")
+@click.option("--limit", type=int, help="Inference: only the first N questions.")
+@click.option("--gold-tables", "use_gold_tables", is_flag=True,
+              help="Inference: skip linking, give the SQL model the gold tables (the EX upper bound).")
+@click.option("--split", type=click.Choice(["train", "dev"]), default="dev", show_default=True,
+              help="Inference: which split of --spider-dir / --bird-dir to predict.")
+@click.option("--questions", type=_PATH, help="Inference: question file instead of the split's (e.g. Spider-DK.json).")
+@click.option("--tables-per-slice", type=int, default=5, show_default=True,
+              help="Inference: slice size; must equal the conversion's (first) --tables-per-slice.")
+@click.option("--tokens-per-slice", type=int, help="Inference: must equal the conversion's --tokens-per-slice.")
+@click.option("--sample-values", type=int, default=0, show_default=True, help="Inference: must equal the conversion's.")
+@click.option("--templates-dir", type=_PATH, help="Inference: must equal the conversion's --templates-dir.")
+@click.option("--link-max-new-tokens", type=int, default=64, show_default=True)
+@click.option("--sql-max-new-tokens", type=int, default=256, show_default=True)
+@click.option("--resume", is_flag=True, help="Inference: continue an interrupted run in --out without redoing work.")
 def main(
     gold: Path | None, pred: Path | None, db: Path | None, table: Path | None, etype: str, out: Path | None,
     jsonl: Path | None, spider_dir: Path | None, bird_dir: Path | None, semantics: str | None,
-    keep_distinct: bool, timeout: float, workers: int | None, max_rows: int, progress: bool,
+    keep_distinct: bool, timeout: float, workers: int | None, max_rows: int, progress: bool, **inference: object,
 ) -> None:
-    """Execution accuracy (EX) of SQL predictions, with hardness buckets and safe, time-limited execution."""
+    """Execution accuracy (EX) of SQL predictions, with hardness buckets and safe, time-limited execution.
+
+    With --base (hf, vllm) or --api-base (openai) it first runs LR-SQL's two-stage inference on the
+    questions of --spider-dir / --bird-dir and writes predictions.jsonl, timings.jsonl and pred.sql.
+    """
     try:
         settings = EvalArguments(
             semantics=semantics or ("bird" if bird_dir else "spider"), keep_distinct=keep_distinct, timeout=timeout,
@@ -139,6 +171,8 @@ def main(
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     flags = {k: str(v) if isinstance(v, Path) else v for k, v in click.get_current_context().params.items() if v is not None}
+    if inference["base"] or inference["api_base"]:
+        return run_inference_then_evaluate(spider_dir, bird_dir, db, out, settings, flags, progress, inference)
     try:
         paths = resolve_paths(db, table, gold, spider_dir, bird_dir)
         items = load_items(paths, pred, jsonl)
@@ -147,5 +181,63 @@ def main(
             items, paths.db_root, settings, out, schemas=schemas, tables_file=paths.tables, flags=flags, progress=progress
         )
     except InputError as e:
+        click.echo(f"lrsql-eval: error: {e}", err=True)
+        sys.exit(2)
+
+
+def run_inference_then_evaluate(
+    spider_dir: Path | None,
+    bird_dir: Path | None,
+    db: Path | None,
+    out: Path | None,
+    settings: EvalArguments,
+    flags: Mapping[str, object],
+    progress: bool,
+    opts: Mapping[str, object],
+) -> None:
+    """Two-stage inference over a Spider/BIRD split, then the same evaluation as for prediction files."""
+    from lrsql_plugin.errors import LrsqlError
+    from lrsql_plugin.hparams.infer_args import InferenceArguments
+
+    if out is None:
+        raise click.UsageError("inference needs --out (predictions are written there as they complete)")
+    if bool(spider_dir) == bool(bird_dir):
+        raise click.UsageError("inference reads questions from --spider-dir or --bird-dir (exactly one)")
+    keys = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base",
+            "concurrency", "batch_size", "limit", "tables_per_slice", "tokens_per_slice", "sample_values",
+            "templates_dir", "link_max_new_tokens", "sql_max_new_tokens", "resume")
+    try:
+        args = InferenceArguments(
+            **{k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys}, gold_tables=bool(opts["use_gold_tables"])
+        )
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    try:
+        from lrsql_plugin.inference.run import run_inference
+
+        if spider_dir:
+            from lrsql_plugin.sources.spider import load_spider
+
+            questions = [opts["questions"]] if opts["questions"] else None
+            data = load_spider(spider_dir, str(opts["split"]), questions)
+        else:
+            from lrsql_plugin.sources.bird import load_bird
+
+            data = load_bird(bird_dir, str(opts["split"]), opts["questions"])
+        db_root = db or data.db_root
+        if db_root is None:
+            raise InputError(str(spider_dir or bird_dir), "no database folder; give --db")
+        records = run_inference(data, args, out, progress=progress)
+        examples = data.examples[: args.limit] if args.limit else data.examples
+        items = [
+            EvalItem(
+                db_id=ex.db_id, gold=ex.sql, prediction=rec["sql"], question=ex.question, difficulty=ex.difficulty,
+                predicted_tables=None if args.gold_tables else tuple(rec["linked_tables"]),
+                source=ex.source_file, record=str(ex.index),
+            )
+            for ex, rec in zip(examples, records)
+        ]
+        evaluate_and_write(items, Path(db_root), settings, out, schemas=data.databases, flags=flags, progress=progress)
+    except LrsqlError as e:
         click.echo(f"lrsql-eval: error: {e}", err=True)
         sys.exit(2)
