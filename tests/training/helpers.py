@@ -45,7 +45,9 @@ def train(
     proc = subprocess.run(
         [LLAMAFACTORY_CLI, "train", f"recipes/{recipe}.yaml", *overrides],
         cwd=workspace,
-        env={**os.environ, **(env or {})},
+        # One intra-op thread: on a small shared CPU, torch's thread pool spinning against other
+        # processes made 3 tiny steps take minutes. (torchrun sets the same for its workers.)
+        env={"OMP_NUM_THREADS": "1", **os.environ, **(env or {})},
         capture_output=True,
         text=True,
     )

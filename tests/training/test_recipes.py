@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,10 @@ def test_deepspeed_config_fills_every_auto_from_the_trainer(path, stage, offload
         assert deepspeed.config["bf16"]["enabled"] is True  # follows the recipe's bf16
     finally:
         unset_hf_deepspeed_config()
+
+
+def test_every_recipe_or_config_the_docs_name_exists():
+    documents = [RECIPE_DIR / "README.md", *RECIPES]
+    named = {m for doc in documents for m in re.findall(r"recipes/[\w/]+\.(?:yaml|json)", doc.read_text())}
+    assert len(named) > 10
+    assert sorted(name for name in named if not (REPO_ROOT / name).is_file()) == []
