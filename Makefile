@@ -1,4 +1,4 @@
-# make demo : convert the bundled demo dataset (and, as the product grows, train and evaluate on it)
+# make demo : the main job on the bundled demo data: convert -> train both adapters -> inference + evaluation
 # make test : the test suite
 # Both create .venv/ on first use (scripts/install.sh picks CPU or CUDA torch for this machine).
 VENV ?= .venv
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/install.sh
 	VENV=$(VENV) bash scripts/install.sh
 
 demo: $(STAMP)
-	$(VENV)/bin/lrsql-convert spider --spider-dir datasets/demo --split train --tables-per-slice 4 --out $(DEMO_OUT)/data
+	VENV=$(VENV) DEMO_OUT=$(DEMO_OUT) bash scripts/demo.sh
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

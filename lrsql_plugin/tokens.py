@@ -53,8 +53,9 @@ def load_token_counter(tokenizer: str | None) -> TokenCounter:
             prompt = count(system) + count(user)
             return prompt, prompt + count(output)
         msgs = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        prompt = len(tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True))
-        total = len(tok.apply_chat_template([*msgs, {"role": "assistant", "content": output}], tokenize=True))
+        prompt = len(tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+        full = [*msgs, {"role": "assistant", "content": output}]
+        total = len(tok.apply_chat_template(full, tokenize=True, return_dict=True)["input_ids"])
         return prompt, total
 
     return TokenCounter(f"tokenizer {tokenizer}", count, exact_sample)

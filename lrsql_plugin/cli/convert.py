@@ -15,7 +15,7 @@ from lrsql_plugin.hparams.convert_args import FORMATS, ConvertArguments
 
 def _int_list(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
+        return [n for n in (int(v) for v in value.split(",") if v.strip()) if n != 0]
     except ValueError as e:
         raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
 
@@ -25,7 +25,7 @@ def common_options(fn: Callable) -> Callable:
     options = [
         click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (created)."),
         click.option("--tables-per-slice", default="5", show_default=True, callback=_int_list,
-                     help="Tables per schema slice; a comma list (e.g. 4,6) gives one slicing per size."),
+                     help="Tables per schema slice; a comma list (e.g. 4,6) gives one slicing per size; 0 = no table limit."),
         click.option("--tokens-per-slice", type=int, default=None, help="Token budget per slice (with or instead of the table limit; 0 = none)."),
         click.option("--orders", type=int, default=1, show_default=True, help="Table orders per slice size (0 canonical, others seeded)."),
         click.option("--seed", type=int, default=42, show_default=True),
