@@ -14,8 +14,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsql_plugin.emit import atomic_write_text, write_datasets
+from lrsql_plugin.emit import write_datasets
 from lrsql_plugin.errors import Skipped
+from lrsql_plugin.files import atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.prompts.render import PromptRenderer
 from lrsql_plugin.report.convert_report import build_convert_report, format_convert_report

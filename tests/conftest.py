@@ -4,7 +4,8 @@
   its LLaMA-Factory template is ``tests.fixtures.tiny_model.TINY_MODEL_TEMPLATE`` (``smollm2``;
   ``qwen`` gives the same tokens whenever a system prompt is present).
 - ``smollm2_dir``: the real SmolLM2-135M-Instruct, dequantised from its GGUF (slow tests only).
-- ``shared_data``: ``../shared/data`` (Spider dev/tables, Spider-DK); tests using it skip without it.
+- ``shared_data``, ``spider_dir``, ``dk_dir``: ``../shared/data`` and its Spider / Spider-DK folders;
+  tests using them skip without it.
 
 Models are cached between sessions in ``tests/.cache`` (or ``$LRSQL_TEST_CACHE``), keyed by
 ``tests.fixtures.tiny_model.FIXTURE_VERSION``.
@@ -46,6 +47,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def spider_dir(shared_data: Path) -> Path:
+    """Official Spider dev.json, tables.json (all 166 schemas) and the department_store database."""
+    return shared_data / "spider"
+
+
+@pytest.fixture(scope="session")
+def dk_dir(shared_data: Path) -> Path:
+    """Spider-DK: Spider-DK.json, tables.json, three databases with contents."""
+    return shared_data / "spider-dk"
 
 
 @pytest.fixture(scope="session")

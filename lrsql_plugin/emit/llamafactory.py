@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lrsql_plugin.emit.atomic import atomic_write_text
+from lrsql_plugin.files import atomic_write_text
 from lrsql_plugin.samples.builders import KINDS, Sample
 
 

@@ -8,34 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sqlite3
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 from lrsql_plugin import __version__
 from lrsql_plugin.evaluation.evaluate import OUTCOMES, BucketScore, EvalResult
 from lrsql_plugin.evaluation.inputs import EvalItem
+from lrsql_plugin.files import atomic_write_bytes, atomic_write_text
 
 OUTPUT_FILES = ("metrics.json", "per_example.jsonl", "report.md", "ex_by_bucket.png")
-
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _location(item: EvalItem) -> str | None:
@@ -212,8 +194,8 @@ def write_report(result: EvalResult, out_dir: str | Path, flags: Mapping[str, ob
     metrics = json.dumps(metrics_dict(result, flags), indent=2, ensure_ascii=False) + "\n"
     per_example = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in example_records(result))
     chart = render_chart(result)
-    _write_text(paths["metrics.json"], metrics)
-    _write_text(paths["per_example.jsonl"], per_example)
-    _write_text(paths["report.md"], render_markdown(result, flags, chart=paths["ex_by_bucket.png"].name))
-    _atomic_write(paths["ex_by_bucket.png"], lambda f: f.write(chart))
+    atomic_write_text(paths["metrics.json"], metrics)
+    atomic_write_text(paths["per_example.jsonl"], per_example)
+    atomic_write_text(paths["report.md"], render_markdown(result, flags, chart=paths["ex_by_bucket.png"].name))
+    atomic_write_bytes(paths["ex_by_bucket.png"], chart)
     return paths

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lrsql_plugin.convert import SchemaContext, database_renderer
-from lrsql_plugin.emit.atomic import atomic_write_text
+from lrsql_plugin.files import atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.hparams.infer_args import InferenceArguments
 from lrsql_plugin.inference.engines import build_engine

@@ -31,8 +31,8 @@ from typing import Any
 
 import yaml
 
-from lrsql_plugin.emit.atomic import atomic_write_text
 from lrsql_plugin.errors import LrsqlError
+from lrsql_plugin.files import atomic_write_text
 from lrsql_plugin.resources import resource_dir
 
 

@@ -8,25 +8,7 @@ from click.testing import CliRunner
 from lrsql_plugin.cli.convert import main as convert_main
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 DEMO = REPO / "datasets" / "demo"
-
-
-def _shared(sub: str) -> Path:
-    path = SHARED_DATA / sub
-    if not path.exists():
-        pytest.skip(f"real data not available: {path} is absent (../shared/data lies beside the repository)")
-    return path
-
-
-@pytest.fixture(scope="session")
-def spider_dir() -> Path:
-    return _shared("spider")
-
-
-@pytest.fixture(scope="session")
-def dk_dir() -> Path:
-    return _shared("spider-dk")
 
 
 def run_convert(*args: str):

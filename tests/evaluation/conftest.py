@@ -16,26 +16,8 @@ import pytest
 from lrsql_plugin.evaluation import EvalItem, ExampleResult, evaluate
 from lrsql_plugin.hparams.eval_args import EvalArguments
 
-SHARED_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 DK_DB_IDS = ("new_concert_singer", "new_orchestra", "new_pets_1")
 BROKEN_GOLD = "SELECT DISTINCT T1.fname , T1.LName  T1.age FROM student AS T1 JOIN has_pet AS T2 ON T1.stuid  =  T2.stuid"
-
-
-def _shared(sub: str) -> Path:
-    path = SHARED_DATA / sub
-    if not path.exists():
-        pytest.skip(f"real data not available: {path} is absent (../shared/data lies beside the repository)")
-    return path
-
-
-@pytest.fixture(scope="session")
-def spider_dir() -> Path:
-    return _shared("spider")
-
-
-@pytest.fixture(scope="session")
-def dk_dir() -> Path:
-    return _shared("spider-dk")
 
 
 @pytest.fixture(scope="session")
