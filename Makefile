@@ -23,4 +23,5 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check lrsql_plugin tests bench
 
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) bench/bench_eval.py --repeats 15
+	$(PY) bench/bench_inference.py --questions 24 --batch-size 8

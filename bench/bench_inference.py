@@ -74,29 +74,41 @@ def timed_run(base: Path, adapters: dict[str, Path], n: int, batch_size: int, ou
     return time.perf_counter() - start, records
 
 
-def peak_rss_mb(mode: str, base: Path, adapters: dict[str, Path]) -> float:
-    """Peak RSS of a fresh process that loads the models as ``mode`` says (one base + 2 adapters, or two models)."""
+def model_memory_mb(mode: str, base: Path, adapters: dict[str, Path]) -> dict[str, float]:
+    """Resident memory a fresh process adds by loading the models as ``mode`` says.
+
+    ``shared``: one base model with both adapters (what the hf engine does); ``separate``: two
+    models, base + one adapter each.  Measured as VmRSS after loading minus VmRSS after the imports
+    after one forward pass (the imports alone take over 1 GB, so peak RSS would hide the difference),
+    and the bytes of all parameters held (what a GPU would have to hold).
+    """
     code = f"""
-import resource, torch
+import gc, torch
 from transformers import AutoModelForCausalLM
 from peft import PeftModel
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
 base, a1, a2 = {str(base)!r}, {str(adapters[SCHEMA_LINK])!r}, {str(adapters[SQL_GENERATION])!r}
+gc.collect(); before = rss()
 if {mode!r} == "shared":
     m = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), a1, adapter_name="l")
     m.load_adapter(a2, adapter_name="s")
     kept = [m]
 else:
     kept = [PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), a) for a in (a1, a2)]
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+with torch.no_grad():  # touch every weight (loading may map them lazily)
+    for k in kept:
+        k(torch.tensor([[1, 2, 3]]))
+gc.collect()
+params = sum(p.numel() * p.element_size() for k in kept for p in k.parameters()) / 2**20
+print(rss() - before, params)
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    return float(proc.stdout.strip().splitlines()[-1])
-
-
-def baseline_rss_mb() -> float:
-    code = "import resource, torch, transformers, peft; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[-1])
+    added, params = map(float, proc.stdout.strip().splitlines()[-1].split())
+    return {"rss_added_mb": round(added), "parameter_mb": round(params)}
 
 
 def main() -> None:
@@ -105,18 +117,22 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--cache", type=Path, default=REPO / "tests" / ".cache")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    ap.add_argument("--memory-only", action="store_true", help="Only the memory comparison.")
     a = ap.parse_args()
     if not DK.is_dir():
         sys.exit(f"needs {DK} (../shared/data beside the repository)")
     base, adapters = model_and_adapters(a.cache)
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.memory_only:
+        print(json.dumps({m: model_memory_mb(m, base, adapters) for m in ("shared", "separate")}, indent=2))
+        return
     t_seq, seq = timed_run(base, adapters, a.questions, 1, a.out / "sequential")
     t_bat, bat = timed_run(base, adapters, a.questions, a.batch_size, a.out / "batched")
     same_links = sum(x["linked_tables"] == y["linked_tables"] for x, y in zip(seq, bat))
     same_sql = sum(x["sql"] == y["sql"] for x, y in zip(seq, bat))
     slices = sum(len(r["slices"]) for r in seq)
-    rss = {"imports only": baseline_rss_mb(), "one base + two adapters": peak_rss_mb("shared", base, adapters),
-           "two models (base + adapter each)": peak_rss_mb("separate", base, adapters)}
+    memory = {"one base + two adapters": model_memory_mb("shared", base, adapters),
+              "two models (base + adapter each)": model_memory_mb("separate", base, adapters)}
     result = {
         "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
                     "load_before": os.getloadavg()[0]},
@@ -125,8 +141,10 @@ def main() -> None:
         "sequential_qps": round(len(seq) / t_seq, 3), "batched_qps": round(len(bat) / t_bat, 3),
         "speedup": round(t_seq / t_bat, 2),
         "identical_linked_tables": same_links, "identical_sql": same_sql,
-        "peak_rss_mb": {k: round(v) for k, v in rss.items()},
-        "memory_ratio_shared_vs_two": round(rss["one base + two adapters"] / rss["two models (base + adapter each)"], 3),
+        "memory": memory,
+        "memory_ratio_shared_vs_two": round(
+            memory["one base + two adapters"]["rss_added_mb"] / memory["two models (base + adapter each)"]["rss_added_mb"], 3
+        ),
     }
     (a.out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
