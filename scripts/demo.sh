@@ -14,7 +14,7 @@ SLICE=4
 export HF_HUB_OFFLINE=1
 
 echo "== 1/4 convert datasets/demo (train) -> $OUT/datasets/demo"
-"$BIN/lrsql-convert" spider --spider-dir datasets/demo --split train --tables-per-slice $SLICE \
+"$BIN/lrsql-convert" spider --spider-dir datasets/demo --questions train.json --tables-per-slice $SLICE \
     --out "$OUT/datasets/demo"
 
 echo "== 2/4 base model: SmolLM2-135M-Instruct -> $OUT/models/smollm2"
