@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
 from lrsql_plugin.convert import SchemaContext, database_renderer
+from lrsql_plugin.errors import InputError
 from lrsql_plugin.files import atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.hparams.infer_args import InferenceArguments
@@ -80,6 +82,7 @@ def run_inference(
             contexts[db_id] = SchemaContext(db, database_renderer(base, db, data, conv), conv, counter)
         return contexts[db_id]
 
+    check_resume_settings(Path(out_dir), args)
     store = PredictionStore(out_dir, resume=args.resume)
     todo = [q for q in questions if q.index not in store.done]
     engine = engine or engine_from_arguments(args)
@@ -99,6 +102,23 @@ def run_inference(
     records = sorted(store.records, key=lambda r: r["index"])
     write_pred_sql(Path(out_dir) / "pred.sql", [r["sql"] for r in records])
     return records
+
+
+RUN_SETTINGS = "inference_settings.json"
+# Settings that may change between an interrupted run and its --resume without changing the results.
+RESUMABLE_CHANGES = ("resume", "limit", "concurrency")
+
+
+def check_resume_settings(out_dir: Path, args: InferenceArguments) -> None:
+    """Record the run's settings; a --resume with other settings would mix two runs, so it is refused."""
+    current = {k: v for k, v in asdict(args).items() if k not in RESUMABLE_CHANGES}
+    path = out_dir / RUN_SETTINGS
+    if args.resume and path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        changed = sorted(k for k in current.keys() | previous.keys() if current.get(k) != previous.get(k))
+        if changed:
+            raise InputError(str(path), f"cannot resume: settings differ from the interrupted run ({', '.join(changed)})")
+    atomic_write_text(path, json.dumps(current, indent=2) + "\n")
 
 
 def write_pred_sql(path: Path, sqls: Sequence[str]) -> None:

@@ -122,6 +122,14 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(trained, tiny_model_dir
     assert a["overall"] == b["overall"]
     assert len((killed / "timings.jsonl").read_text().splitlines()) == 16
 
+    # resuming with settings that change results would mix two runs: refused, nothing touched
+    before = (killed / "predictions.jsonl").read_bytes()
+    proc = subprocess.run(eval_command(ws, adapters, tiny_model_dir, dk_dir, killed, 16, *args, "--resume",
+                                       "--tables-per-slice", "3"), capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "cannot resume: settings differ from the interrupted run (tables_per_slice)" in proc.stderr
+    assert (killed / "predictions.jsonl").read_bytes() == before
+
 
 def free_port() -> int:
     with socket.socket() as s:
