@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import sqlglot
+from machine import cpu_model  # bench/machine.py (the script folder is on sys.path)
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
@@ -93,16 +94,6 @@ def cli(items: list[EvalItem], db_root: Path, workers: int) -> float:
         started = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         return time.perf_counter() - started
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from machine import cpu_model  # noqa: E402  (bench/machine.py)
+
 from lrsql_plugin.hparams.infer_args import InferenceArguments  # noqa: E402
 from lrsql_plugin.inference.engines.base import SCHEMA_LINK, SQL_GENERATION  # noqa: E402
 from lrsql_plugin.sources.spider import load_spider  # noqa: E402
@@ -134,7 +136,7 @@ def main() -> None:
     memory = {"one base + two adapters": model_memory_mb("shared", base, adapters),
               "two models (base + adapter each)": model_memory_mb("separate", base, adapters)}
     result = {
-        "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
                     "load_before": os.getloadavg()[0]},
         "questions": len(seq), "schema_link_calls": slices, "batch_size": a.batch_size,
         "sequential_s": round(t_seq, 2), "batched_s": round(t_bat, 2),
@@ -148,16 +150,6 @@ def main() -> None:
     }
     (a.out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ LIMIT written after ``A UNION B`` to ``B``, so those do not count):
 
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+
+from lrsql_plugin.schema.gold_tables import GoldTableError, parse_sqlite
 
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
 
@@ -37,12 +37,10 @@ class HardnessError(ValueError):
 def spider_hardness(sql: str) -> str:
     """easy / medium / hard / extra for ``sql``; raises HardnessError when sqlglot cannot parse it."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read="sqlite") if t is not None]
-    except SqlglotError as e:
-        raise HardnessError(f"SQL does not parse: {str(e).splitlines()[0]}") from e
-    if len(trees) != 1:
-        raise HardnessError(f"expected one SQL statement, found {len(trees)}")
-    comp1, comp2, others = component_counts(trees[0])
+        tree = parse_sqlite(sql)
+    except GoldTableError as e:
+        raise HardnessError(str(e)) from e
+    comp1, comp2, others = component_counts(tree)
     return hardness_from_counts(comp1, comp2, others)
 
 
