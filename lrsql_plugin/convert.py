@@ -16,10 +16,16 @@ from tqdm import tqdm
 
 from lrsql_plugin.emit import write_datasets
 from lrsql_plugin.errors import Skipped
-from lrsql_plugin.files import atomic_write_text
+from lrsql_plugin.files import atomic_write_bytes, atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.prompts.render import PromptRenderer
-from lrsql_plugin.report.convert_report import build_convert_report, format_convert_report
+from lrsql_plugin.report.convert_report import (
+    LENGTH_CHART,
+    build_convert_report,
+    format_convert_markdown,
+    format_convert_report,
+    render_length_chart,
+)
 from lrsql_plugin.samples import (
     KINDS,
     Sample,
@@ -163,15 +169,17 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
 
 
 def write_outputs(result: ConvertResult, out_dir: str | Path) -> list[Path]:
-    """Datasets, dataset_info.json, questions.jsonl and stats.json, each written atomically."""
+    """Datasets, dataset_info.json, questions.jsonl, stats.json, report.md and the length chart, each atomically."""
     out = Path(out_dir)
     paths = write_datasets(out, result.samples, result.args.format, result.args.prefix)
     q = out / "questions.jsonl"
     atomic_write_text(q, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.questions))
-    stats = out / "stats.json"
+    stats, markdown, chart = out / "stats.json", out / "report.md", out / LENGTH_CHART
     report = {**result.report, "settings": asdict(result.args)}
     atomic_write_text(stats, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    return [*paths, q, stats]
+    atomic_write_text(markdown, format_convert_markdown(report))
+    atomic_write_bytes(chart, render_length_chart(report))
+    return [*paths, q, stats, markdown, chart]
 
 
 __all__ = ["ConvertResult", "convert", "format_convert_report", "write_outputs"]

@@ -91,3 +91,63 @@ def format_convert_report(report: dict) -> str:
     if report["skipped"] > 10:
         lines.append(f"... and {report['skipped'] - 10} more skipped (see stats.json)")
     return "\n".join(lines)
+
+
+def format_convert_markdown(report: dict) -> str:
+    """report.md: the printed table as Markdown, with the chart beside it."""
+    lines = [
+        "# lrsql-convert report",
+        "",
+        f"- source: {report['source']}; {report['converted']} of {report['questions']} questions converted, "
+        f"{report['skipped']} skipped",
+        f"- token counts: {report['token_count']}",
+        f"- cutoff_len: {report['cutoff_len']}",
+        "",
+        "| dataset | samples | prompt p50 | prompt p95 | prompt max | total max | over cutoff |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, k in report["kinds"].items():
+        p = k["prompt_tokens"]
+        lines.append(
+            f"| {kind} | {k['samples']} | {p['p50']} | {p['p95']} | {p['max']} | {k['total_tokens']['max']} | {k['over_cutoff']} |"
+        )
+    red = report["schema_link_vs_full_schema"]
+    if red["max_reduction"] is not None:
+        lines += ["", f"Schema-link prompts against the full schema: the longest is {red['max_reduction']:.1%} "
+                      f"shorter, the p95 {red['p95_reduction']:.1%} shorter."]
+    if "merged" in report:
+        m = report["merged"]
+        lines.append(f"Merged pseudo-database: {m['databases']} databases, {m['tables']} tables ({m['renamed_tables']} renamed).")
+    lines += ["", f"![prompt lengths]({LENGTH_CHART})", ""]
+    if report["skipped_records"]:
+        lines += ["## Skipped", ""] + [f"- {s['file']}, record {s['record']}: {s['reason']}" for s in report["skipped_records"]]
+    return "\n".join(lines) + "\n"
+
+
+LENGTH_CHART = "prompt_lengths.png"
+
+
+def render_length_chart(report: dict) -> bytes:
+    """A PNG of prompt-length p50 / p95 / max per dataset, with the cutoff_len line."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    kinds = [k for k, v in report["kinds"].items() if v["samples"]]
+    fig = Figure(figsize=(8, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    width = 0.27
+    for i, (stat, color) in enumerate((("p50", "#4c72b0"), ("p95", "#55a868"), ("max", "#c44e52"))):
+        values = [report["kinds"][k]["prompt_tokens"][stat] for k in kinds]
+        bars = ax.bar([x + (i - 1) * width for x in range(len(kinds))], values, width, label=stat, color=color)
+        ax.bar_label(bars, fontsize=7)
+    ax.axhline(report["cutoff_len"], color="gray", linestyle="--", linewidth=1, label=f"cutoff_len {report['cutoff_len']}")
+    ax.set_xticks(range(len(kinds)), kinds)
+    ax.set_ylabel("prompt tokens")
+    ax.set_title("Prompt length: LR-SQL (schema_link, sql_generation) vs full schema")
+    ax.legend(fontsize=8)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()

@@ -91,7 +91,9 @@ def test_same_seed_gives_byte_identical_output(dk_dir, tmp_path):
         assert result.exit_code == 0, result.output
         outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert outs[0] == outs[1]
-    assert set(outs[0]) == {*(f"{k}.json" for k in KINDS), "dataset_info.json", "questions.jsonl", "stats.json"}
+    assert set(outs[0]) == {*(f"{k}.json" for k in KINDS), "dataset_info.json", "questions.jsonl", "stats.json",
+                            "report.md", "prompt_lengths.png"}
+    assert outs[0]["prompt_lengths.png"].startswith(b"\x89PNG")
 
 
 def test_spider_dk_converts_and_reports_its_broken_gold(dk_dir, tmp_path):
