@@ -50,7 +50,6 @@ class ConvertResult:
     report: dict
     args: ConvertArguments
     source: str
-    extra: dict = field(default_factory=dict)
 
 
 class SchemaContext:
