@@ -93,6 +93,33 @@ def test_gold_tables_mode_gives_the_sql_model_the_gold_tables(trained, tiny_mode
     assert json.loads((out / "metrics.json").read_text())["linking"] is None  # nothing was linked
 
 
+def test_bird_layout_runs_with_evidence_and_bird_semantics(trained, tiny_model_dir, dk_dir, tmp_path):
+    """The same adapters on a BIRD-layout folder (built from a Spider-DK database, with evidence):
+    EX uses BIRD's set semantics and the buckets are BIRD's difficulty."""
+    import shutil
+
+    ws, adapters = trained
+    bird = tmp_path / "bird"
+    (bird / "dev_databases/new_concert_singer").mkdir(parents=True)
+    shutil.copy(dk_dir / "database/new_concert_singer/new_concert_singer.sqlite", bird / "dev_databases/new_concert_singer")
+    tables = [t for t in json.loads((dk_dir / "tables.json").read_text()) if t["db_id"] == "new_concert_singer"]
+    (bird / "dev_tables.json").write_text(json.dumps(tables))
+    questions = [q for q in json.loads((dk_dir / "Spider-DK.json").read_text()) if q["db_id"] == "new_concert_singer"][:4]
+    (bird / "dev.json").write_text(json.dumps([
+        {"question_id": i, "db_id": q["db_id"], "question": q["question"], "evidence": "singer means performer",
+         "SQL": q["query"], "difficulty": ["simple", "moderate"][i % 2]}
+        for i, q in enumerate(questions)
+    ]))
+    out = tmp_path / "out"
+    run([LRSQL_EVAL, "--base", str(tiny_model_dir), "--schema-link-adapter", str(adapters["schema_link"]),
+         "--sql-adapter", str(adapters["sql_generation"]), "--template", "qwen", "--bird-dir", str(bird),
+         "--tables-per-slice", "2", "--link-max-new-tokens", "4", "--sql-max-new-tokens", "8", "--out", str(out)])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["semantics"] == "bird"
+    assert metrics["bucket_kind"] == "difficulty" and set(metrics["buckets"]) == {"simple", "moderate"}
+    assert metrics["overall"]["total"] == 4
+
+
 def test_sigkill_then_resume_equals_an_uninterrupted_run(trained, tiny_model_dir, dk_dir, tmp_path):
     ws, adapters = trained
     full, killed = tmp_path / "full", tmp_path / "killed"

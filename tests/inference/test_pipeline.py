@@ -99,3 +99,16 @@ def test_first_sql_statement():
     assert first_sql_statement("```sql\nSELECT ';' AS x\nFROM t;\n```\nmore") == "SELECT ';' AS x FROM t"
     assert first_sql_statement('SELECT "a;b" FROM t -- note; here\nWHERE 1') == 'SELECT "a;b" FROM t WHERE 1'
     assert first_sql_statement("") == ""
+
+
+def test_evidence_reaches_both_stages():
+    seen = []
+
+    class Recorder(PromptReader):
+        def generate(self, prompts, adapter, max_new_tokens):
+            seen.extend((adapter, p.instruction) for p in prompts)
+            return super().generate(prompts, adapter, max_new_tokens)
+
+    pipeline(Recorder()).run_batch([InferenceQuestion(0, "toy", "count a", evidence="a means b")])
+    assert {a for a, _ in seen} == {SCHEMA_LINK, SQL_GENERATION}
+    assert all("\nEvidence: a means b\n" in instruction for _, instruction in seen)
