@@ -146,8 +146,9 @@ _PATH = click.Path(path_type=Path)
               help="Inference: which split of --spider-dir / --bird-dir to predict.")
 @click.option("--questions", type=_PATH, help="Inference: question file instead of the split's (e.g. Spider-DK.json).")
 @click.option("--tables-per-slice", type=int, default=5, show_default=True,
-              help="Inference: slice size; must equal the conversion's (first) --tables-per-slice.")
+              help="Inference: slice size; must equal the conversion's (first) --tables-per-slice (0 = tokens only).")
 @click.option("--tokens-per-slice", type=int, help="Inference: must equal the conversion's --tokens-per-slice.")
+@click.option("--tokenizer", "slice_tokenizer", help="Inference: must equal the conversion's --tokenizer (token budgets).")
 @click.option("--sample-values", type=int, default=0, show_default=True, help="Inference: must equal the conversion's.")
 @click.option("--templates-dir", type=_PATH, help="Inference: must equal the conversion's --templates-dir.")
 @click.option("--link-max-new-tokens", type=int, default=64, show_default=True)
@@ -208,7 +209,8 @@ def run_inference_then_evaluate(
             "templates_dir", "link_max_new_tokens", "sql_max_new_tokens", "resume")
     try:
         args = InferenceArguments(
-            **{k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys}, gold_tables=bool(opts["use_gold_tables"])
+            **{k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys},
+            gold_tables=bool(opts["use_gold_tables"]), tokenizer=opts["slice_tokenizer"],
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from e

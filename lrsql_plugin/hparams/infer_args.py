@@ -17,8 +17,13 @@ class InferenceArguments:
     batch_size: int = field(default=8, metadata={"help": "Questions per batch (slice-by-slice across the batch)."})
     limit: int | None = field(default=None, metadata={"help": "Only the first N questions."})
     gold_tables: bool = field(default=False, metadata={"help": "Skip linking; SQL model on the gold tables (upper bound)."})
-    tables_per_slice: int = field(default=5, metadata={"help": "Must equal the training conversion's first slice size."})
+    tables_per_slice: int = field(
+        default=5, metadata={"help": "Must equal the conversion's first slice size (0 = no table limit, tokens only)."}
+    )
     tokens_per_slice: int | None = field(default=None, metadata={"help": "Must equal the training conversion's."})
+    tokenizer: str | None = field(
+        default=None, metadata={"help": "Must equal the conversion's --tokenizer (token budgets are measured with it)."}
+    )
     sample_values: int = field(default=0, metadata={"help": "Must equal the training conversion's."})
     templates_dir: str | None = field(default=None, metadata={"help": "Must equal the training conversion's."})
     link_max_new_tokens: int = field(default=64, metadata={"help": "Generation budget of a schema-link answer."})
@@ -35,8 +40,8 @@ class InferenceArguments:
             raise ValueError("batch_size and concurrency must be at least 1")
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be positive")
-        if self.tables_per_slice < 1:
-            raise ValueError("tables_per_slice must be positive")
+        if self.tables_per_slice < 0 or (self.tables_per_slice == 0 and not self.tokens_per_slice):
+            raise ValueError("tables_per_slice must be positive (or 0 together with tokens_per_slice)")
         if self.engine == "openai":
             if not self.api_base:
                 raise ValueError("the openai engine needs --api-base")

@@ -27,11 +27,11 @@ from lrsql_plugin.tokens import load_token_counter
 def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
     """The conversion settings that decide slices and prompts; they must match training."""
     return ConvertArguments(
-        tables_per_slice=[args.tables_per_slice],
+        tables_per_slice=[args.tables_per_slice] if args.tables_per_slice else [],
         tokens_per_slice=args.tokens_per_slice,
         sample_values=args.sample_values,
         templates_dir=args.templates_dir,
-        tokenizer=args.base if args.tokens_per_slice else None,
+        tokenizer=args.tokenizer,
     )
 
 

@@ -80,3 +80,23 @@ def test_inference_prompt_ids_equal_training_prompt_ids(dk_dir, tiny_model_dir, 
     assert link_ids == train_link
     assert sql_ids == train_sql
     assert len(train_link) > len(train_sql) == 6
+
+
+@pytest.mark.parametrize("with_tokenizer", [False, True])
+def test_token_budget_slicing_at_inference_equals_the_conversions(dk_dir, tiny_model_dir, tmp_path, with_tokenizer):
+    tok = ["--tokenizer", str(tiny_model_dir)] if with_tokenizer else []
+    out = tmp_path / "data"
+    r = run_convert("spider", "--spider-dir", dk_dir, "--questions", "Spider-DK.json", "--limit", "20",
+                    "--tables-per-slice", "0", "--tokens-per-slice", "90", *tok, "--out", out)
+    assert r.exit_code == 0, r.output
+    trained = {q["db_id"]: q["slices"] for q in map(json.loads, (out / "questions.jsonl").read_text().splitlines())}
+    args = InferenceArguments(base=str(tiny_model_dir), schema_link_adapter="x", sql_adapter="x", tables_per_slice=0,
+                              tokens_per_slice=90, tokenizer=str(tiny_model_dir) if with_tokenizer else None)
+    conv = slicing_arguments(args)
+    data = load_spider(dk_dir, questions=["Spider-DK.json"])
+    counter = load_token_counter(conv.tokenizer)
+    for db_id, slices in trained.items():
+        db = data.databases[db_id]
+        ctx = SchemaContext(db, database_renderer(PromptRenderer(), db, data, conv), conv, counter)
+        assert [list(s) for s in ctx.slicings()[0].slices] == slices
+    assert any(len(s) > 1 for s in trained.values())
