@@ -138,7 +138,14 @@ _PATH = click.Path(path_type=Path)
               "'schema_link' and 'sql_generation'.")
 @click.option("--sql-api-base", help="openai engine: a separate server for the SQL adapter (llamafactory-cli api serves one adapter).")
 @click.option("--concurrency", type=int, default=8, show_default=True, help="openai engine: concurrent requests.")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Inference: questions per batch.")
+@click.option("--batch-size", type=int, default=16, show_default=True,
+              help="Inference (hf): most prompts per generate call; prompts are sorted by length (1 = sequential).")
+@click.option("--batch-tokens", type=int, default=0, show_default=True,
+              help="Inference (hf): most padded tokens (prompt + new) per generate call; 0 = auto (CPU 16384, GPU 131072).")
+@click.option("--chunk-size", type=int, default=256, show_default=True,
+              help="Inference: questions scheduled together; results are appended (and resumable) per chunk.")
+@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default="auto", show_default=True,
+              help="Inference (hf, vllm): model dtype; auto keeps the checkpoint's.")
 @click.option("--limit", type=int, help="Inference: only the first N questions.")
 @click.option("--gold-tables", "use_gold_tables", is_flag=True,
               help="Inference: skip linking, give the SQL model the gold tables (the EX upper bound).")
@@ -205,7 +212,7 @@ def run_inference_then_evaluate(
     if bool(spider_dir) == bool(bird_dir):
         raise click.UsageError("inference reads questions from --spider-dir or --bird-dir (exactly one)")
     keys = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base",
-            "concurrency", "batch_size", "limit", "tables_per_slice", "tokens_per_slice", "sample_values",
+            "concurrency", "batch_size", "batch_tokens", "chunk_size", "dtype", "limit", "tables_per_slice", "tokens_per_slice", "sample_values",
             "templates_dir", "link_max_new_tokens", "sql_max_new_tokens", "resume")
     try:
         args = InferenceArguments(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ENGINES = ("hf", "openai", "vllm")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -14,7 +15,15 @@ class InferenceArguments:
     sql_adapter: str | None = field(default=None, metadata={"help": "LoRA adapter of the SQL-generation model."})
     template: str = field(default="qwen", metadata={"help": "LLaMA-Factory chat template used in training."})
     engine: str = field(default="hf", metadata={"help": "hf (transformers+peft), openai (server), vllm (in-process)."})
-    batch_size: int = field(default=8, metadata={"help": "Questions per batch (slice-by-slice across the batch)."})
+    batch_size: int = field(default=16, metadata={"help": "hf engine: most prompts in one generate call (1 = sequential)."})
+    batch_tokens: int = field(
+        default=0, metadata={"help": "hf engine: most padded tokens (prompt + new) per generate call; 0 = auto by device."}
+    )
+    chunk_size: int = field(
+        default=256,
+        metadata={"help": "Questions scheduled together; predictions are appended (and resumable) chunk by chunk."},
+    )
+    dtype: str = field(default="auto", metadata={"help": "hf/vllm engines: auto (checkpoint's), float32, bfloat16, float16."})
     limit: int | None = field(default=None, metadata={"help": "Only the first N questions."})
     gold_tables: bool = field(default=False, metadata={"help": "Skip linking; SQL model on the gold tables (upper bound)."})
     tables_per_slice: int = field(
@@ -36,8 +45,12 @@ class InferenceArguments:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if self.batch_size < 1 or self.concurrency < 1:
-            raise ValueError("batch_size and concurrency must be at least 1")
+        if self.batch_size < 1 or self.concurrency < 1 or self.chunk_size < 1:
+            raise ValueError("batch_size, chunk_size and concurrency must be at least 1")
+        if self.batch_tokens < 0:
+            raise ValueError("batch_tokens must be 0 (auto) or positive")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be positive")
         if self.tables_per_slice < 0 or (self.tables_per_slice == 0 and not self.tokens_per_slice):

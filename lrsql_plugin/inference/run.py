@@ -46,7 +46,9 @@ def engine_from_arguments(args: InferenceArguments) -> GenerationEngine:
     adapters = {SQL_GENERATION: args.sql_adapter}
     if not args.gold_tables:
         adapters = {SCHEMA_LINK: args.schema_link_adapter, **adapters}
-    kwargs = {"batch_size": args.batch_size} if args.engine == "hf" else {}
+    kwargs: dict[str, object] = {"dtype": args.dtype}
+    if args.engine == "hf":
+        kwargs.update(batch_size=args.batch_size, batch_tokens=args.batch_tokens)
     return build_engine(args.engine, base=args.base, adapters=adapters, template=args.template, **kwargs)
 
 
@@ -94,10 +96,12 @@ def run_inference(
         PipelineSettings(args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables),
     )
     bar = tqdm(total=len(questions), initial=len(questions) - len(todo), desc="lrsql-eval inference", unit="q", disable=not progress)
-    for start in range(0, len(todo), args.batch_size):
-        batch = todo[start : start + args.batch_size]
-        store.append(sorted(pipeline.run_batch(batch), key=lambda p: p.index))
-        bar.update(len(batch))
+    # A chunk is scheduled as a whole (each stage's prompts go to the engine together, which batches
+    # them by length) and appended to predictions.jsonl when done: the unit of --resume.
+    for start in range(0, len(todo), args.chunk_size):
+        chunk = todo[start : start + args.chunk_size]
+        store.append(sorted(pipeline.run_batch(chunk), key=lambda p: p.index))
+        bar.update(len(chunk))
     bar.close()
     records = sorted(store.records, key=lambda r: r["index"])
     write_pred_sql(Path(out_dir) / "pred.sql", [r["sql"] for r in records])

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
+from lrsql_plugin.prompts.render import strip_reasoning
+
 _FENCE = re.compile(r"```(?:sql|sqlite)?\s*\n?(.*?)(?:```|$)", re.S | re.I)
 
 
 def first_sql_statement(text: str) -> str:
-    """Strip a Markdown code fence, then cut at the first ``;`` outside quotes and comments; one line."""
+    """Strip reasoning blocks (``<think>…</think>``) and a Markdown code fence, then cut at the first
+    ``;`` outside quotes and comments; one line."""
+    text = strip_reasoning(text)
     m = _FENCE.search(text)
     body = m.group(1) if m else text
     out, quote, i = [], "", 0

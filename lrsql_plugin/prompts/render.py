@@ -9,6 +9,7 @@ ones.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from lrsql_plugin.resources import resource_dir
 from lrsql_plugin.schema.model import ForeignKey, Table
 
 NONE_MARKER = "None"
+TEMPLATE_FILES = ("system.yaml", "schema.sql.j2", "schema_link.j2", "sql_generation.j2")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,16 @@ class PromptRenderer:
         r._ddl_cache = {}
         return r
 
+    def templates_sha256(self) -> str:
+        """A content hash of the templates in effect (the user's replacements and the shipped rest)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for name in TEMPLATE_FILES:
+            source, _, _ = self.env.loader.get_source(self.env, name)
+            h.update(f"{name}\0{source}\0".encode())
+        return h.hexdigest()
+
     def schema(self, tables: list[Table]) -> str:
         """DDL of ``tables`` in the given order."""
         key = tuple(t.name for t in tables)
@@ -121,12 +133,35 @@ def format_table_answer(tables: list[str]) -> str:
     return ", ".join(tables) if tables else NONE_MARKER
 
 
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S)
+
+
+def strip_reasoning(text: str) -> str:
+    """The answer without reasoning blocks (``<think>…</think>``, also an empty one).
+
+    A ``</think>`` with no opening tag (templates that put ``<think>`` in the prompt) drops
+    everything up to it; an unclosed ``<think>`` (reasoning cut off by the token budget) drops
+    everything from it: text inside a reasoning block is never read as the answer.
+    """
+    text = _THINK_BLOCK.sub("", text)
+    if _THINK_CLOSE in text:
+        text = text.rsplit(_THINK_CLOSE, 1)[1]
+    if _THINK_OPEN in text:
+        text = text.split(_THINK_OPEN, 1)[0]
+    return text
+
+
+_ANSWER_ITEM = re.compile(r"[,;\n]")
+
+
 def parse_table_answer(text: str, allowed: list[str]) -> list[str]:
     """Table names of ``allowed`` named in a model answer, in ``allowed`` order.
 
-    Model output is hostile: anything that is not one of the slice's tables is dropped.  Names
-    are matched case-insensitively, with surrounding quotes/backticks and spaces removed.
+    Model output is hostile: anything that is not one of the slice's tables is dropped.  Reasoning
+    blocks are removed first; then the whole answer is split at commas, semicolons and line
+    breaks, and each item is matched case-insensitively against the slice's names, with
+    surrounding quotes, backticks, brackets, list bullets, periods and spaces removed.
     """
-    first_line = text.strip().splitlines()[0] if text.strip() else ""
-    named = {p.strip().strip("`\"'[] .").lower() for p in first_line.split(",")}
+    named = {p.strip().strip("`\"'[]().*- ").lower() for p in _ANSWER_ITEM.split(strip_reasoning(text))}
     return [t for t in allowed if t.lower() in named]

@@ -1,6 +1,9 @@
 """In-process vLLM with one ``LoRARequest`` per adapter (optional extra ``lrsql[vllm]``).
 
-Prompts are passed as token ids from ``PromptEncoder``, so they equal the training prompts.
+Prompts are passed as token ids from ``PromptEncoder``, so they equal the training prompts.  Each
+``generate`` call hands vLLM every prompt of a stage at once (its scheduler batches them), and
+prefix caching is on: the slices of one question share their prompt up to the question (system
+prompt, instruction, question), so later slices reuse its KV cache.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from lrsql_plugin.prompts.render import Prompt
 
 
 class VLLMEngine:
-    def __init__(self, base: str, adapters: dict[str, str], template: str, max_lora_rank: int = 64, **llm_kwargs: object) -> None:
+    def __init__(
+        self,
+        base: str,
+        adapters: dict[str, str],
+        template: str,
+        max_lora_rank: int = 64,
+        dtype: str = "auto",
+        **llm_kwargs: object,
+    ) -> None:
         try:
             from vllm import LLM
             from vllm.lora.request import LoRARequest
@@ -23,7 +34,8 @@ class VLLMEngine:
                 "or use --engine hf / --engine openai"
             ) from e
         self.encoder = PromptEncoder(base, template)
-        self.llm = LLM(model=base, enable_lora=bool(adapters), max_lora_rank=max_lora_rank, **llm_kwargs)
+        llm_kwargs.setdefault("enable_prefix_caching", True)
+        self.llm = LLM(model=base, enable_lora=bool(adapters), max_lora_rank=max_lora_rank, dtype=dtype, **llm_kwargs)
         self.requests = {name: LoRARequest(name, i + 1, path) for i, (name, path) in enumerate(adapters.items())}
 
     def generate(self, prompts: Sequence[Prompt], adapter: str, max_new_tokens: int) -> list[str]:
