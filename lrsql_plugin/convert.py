@@ -131,7 +131,7 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
         try:
             gold = gold_tables(ex.sql, db)
         except GoldTableError as e:
-            skipped.append(Skipped(ex.source_file, ex.index, str(e)))
+            skipped.append(Skipped(ex.source_file, ex.index + 1, str(e)))
             continue
         link, sql = link_ctx[ex.db_id], sql_ctx[ex.db_id]
         link_gold = [merged_names[(ex.db_id, g.lower())] for g in gold] if merged_names else gold

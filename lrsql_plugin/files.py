@@ -32,3 +32,38 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def read_utf8(path: str | Path) -> str:
+    """The text of ``path``; a missing file or a byte that is not UTF-8 is an InputError naming the line."""
+    from lrsql_plugin.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "file not found" if not path.exists() else "not a regular file")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(str(path), f"cannot read ({e.strerror or e})") from e
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InputError(
+            str(path), f"not UTF-8 text (byte 0x{raw[e.start]:02x} at column {column})", record=f"line {line}"
+        ) from e
+
+
+def parse_json(path: str | Path, text: str) -> object:
+    """``json.loads(text)``; a syntax error is an InputError naming ``path`` and the 1-based line."""
+    import json
+
+    from lrsql_plugin.errors import InputError
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), f"not valid JSON ({e.msg}, column {e.colno})", record=f"line {e.lineno}") from e
+    except RecursionError as e:
+        raise InputError(str(path), "not valid JSON (nested too deeply)") from e

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from lrsql_plugin.cli.guards import GuardedGroup, check_output_dir
 from lrsql_plugin.errors import LrsqlError
 from lrsql_plugin.hparams.convert_args import FORMATS, ConvertArguments
 
@@ -46,14 +47,27 @@ def common_options(fn: Callable) -> Callable:
     ]
     return functools.reduce(lambda f, opt: opt(f), reversed(options), fn)
 
+        click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out (refused otherwise)."),
 
-def run(load: Callable[[], object], out: str, quiet: bool, **kwargs: object) -> None:
-    """Load, convert, write, report; a fatal error exits 2 having written nothing."""
+def output_names() -> list[str]:
+    """Every file a conversion writes into --out (checked for leftovers of an earlier run)."""
+    from lrsql_plugin.convert import LENGTH_CHART
+    from lrsql_plugin.samples.builders import KINDS
+
+    return [f"{k}.json" for k in KINDS] + ["dataset_info.json", "questions.jsonl", "stats.json", "report.md", LENGTH_CHART]
+
+
+def run(load: Callable[[], object], out: str, quiet: bool, overwrite: bool = False, **kwargs: object) -> None:
+    """Check --out and --tokenizer, load, convert, write, report; a fatal error exits 2 having written nothing."""
     from lrsql_plugin.convert import convert, format_convert_report, write_outputs
 
     if kwargs.get("tokens_per_slice") == 0:
         kwargs["tokens_per_slice"] = None
+    from lrsql_plugin.inference.preflight import check_tokenizer
     try:
+    check_output_dir(out, output_names(), overwrite=overwrite)
+    if kwargs.get("tokenizer"):
+        check_tokenizer(str(kwargs["tokenizer"]), "--tokenizer")
         args = ConvertArguments(**kwargs)
         data = load()
         result = convert(data, args, progress=not quiet)
@@ -70,7 +84,7 @@ def run(load: Callable[[], object], out: str, quiet: bool, **kwargs: object) -> 
     click.echo(f"\nwrote {Path(out) / 'dataset_info.json'} and {len(result.samples)} datasets to {out}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Build LR-SQL training data (sliced schema-link chains, SQL generation, full-schema baselines)
     in LLaMA-Factory format with a dataset_info.json."""

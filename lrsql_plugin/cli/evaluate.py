@@ -18,13 +18,17 @@ from pathlib import Path
 
 import click
 
+from lrsql_plugin.cli.guards import GuardedCommand, check_output_dir, remove_outputs
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation.evaluate import EvalResult, evaluate
 from lrsql_plugin.evaluation.inputs import EvalItem, pair, read_gold, read_jsonl, read_predictions
-from lrsql_plugin.evaluation.report import summary_table, write_report
+from lrsql_plugin.evaluation.report import OUTPUT_FILES, summary_table, write_report
 from lrsql_plugin.hparams.eval_args import DEFAULT_MAX_ROWS, SEMANTICS, EvalArguments
 from lrsql_plugin.schema.model import Database
 from lrsql_plugin.sources.spider_tables import load_tables_json
+
+# What inference writes into --out besides the evaluation's OUTPUT_FILES (inference/run.py, inference/store.py).
+INFERENCE_FILES = ("predictions.jsonl", "timings.jsonl", "pred.sql", "inference_settings.json")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def evaluate_and_write(
     tables_file: Path | None = None,
     flags: Mapping[str, object] | None = None,
     progress: bool = True,
+    replace: Sequence[str] = (),
 ) -> EvalResult:
     """Score the items, write the outputs into ``out_dir`` (if given) and print the summary table.
 
@@ -87,6 +92,8 @@ def evaluate_and_write(
     result = evaluate(
         items, db_root, settings, schemas=schemas, tables_file=tables_file or "tables.json", progress=progress
     )
+    if out_dir and replace:
+        remove_outputs(Path(out_dir), replace)  # --overwrite: no file of the earlier run stays beside the new ones
     written = write_report(result, out_dir, flags) if out_dir else {}
     s = result.settings
     click.echo(
@@ -110,7 +117,7 @@ def evaluate_and_write(
 _PATH = click.Path(path_type=Path)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=GuardedCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--gold", type=_PATH, help="Gold file: 'SQL<TAB>db_id' per line, or a Spider/BIRD dev.json.")
 @click.option("--pred", type=_PATH, help="Predictions: one SQL per line, or BIRD's prediction JSON.")
 @click.option("--db", type=_PATH, help="Database folder holding <db_id>/*.sqlite.")
@@ -161,6 +168,7 @@ _PATH = click.Path(path_type=Path)
 @click.option("--link-max-new-tokens", type=int, default=64, show_default=True)
 @click.option("--sql-max-new-tokens", type=int, default=256, show_default=True)
 @click.option("--resume", is_flag=True, help="Inference: continue an interrupted run in --out without redoing work.")
+@click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out (refused otherwise).")
 def main(
     gold: Path | None, pred: Path | None, db: Path | None, table: Path | None, etype: str, out: Path | None,
     jsonl: Path | None, spider_dir: Path | None, bird_dir: Path | None, semantics: str | None,
@@ -179,6 +187,11 @@ def main(
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     flags = {k: str(v) if isinstance(v, Path) else v for k, v in click.get_current_context().params.items() if v is not None}
+    overwrite, resume = bool(inference.pop("overwrite")), bool(inference["resume"])
+    if overwrite and resume:
+        raise click.UsageError("give --resume (continue the run in --out) or --overwrite (start it afresh), not both")
+    if out is not None:  # before any input is read or model loaded
+        check_output_dir(out, INFERENCE_FILES + OUTPUT_FILES, overwrite=overwrite, resume=resume)
     if inference["base"] or inference["api_base"]:
         return run_inference_then_evaluate(spider_dir, bird_dir, db, out, settings, flags, progress, inference)
     try:
@@ -186,7 +199,8 @@ def main(
         items = load_items(paths, pred, jsonl)
         schemas = load_tables_json(paths.tables) if paths.tables else None
         evaluate_and_write(
-            items, paths.db_root, settings, out, schemas=schemas, tables_file=paths.tables, flags=flags, progress=progress
+            items, paths.db_root, settings, out, schemas=schemas, tables_file=paths.tables, flags=flags, progress=progress,
+            replace=INFERENCE_FILES if overwrite else (),
         )
     except InputError as e:
         click.echo(f"lrsql-eval: error: {e}", err=True)
@@ -221,6 +235,9 @@ def run_inference_then_evaluate(
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from e
+    from lrsql_plugin.inference.preflight import check_inference_models
+
+    check_inference_models(args)  # ModelPathError (exit 2) before any data or model is loaded
     try:
         from lrsql_plugin.inference.run import run_inference
 
@@ -242,7 +259,7 @@ def run_inference_then_evaluate(
             EvalItem(
                 db_id=ex.db_id, gold=ex.sql, prediction=rec["sql"], question=ex.question, difficulty=ex.difficulty,
                 predicted_tables=None if args.gold_tables else tuple(rec["linked_tables"]),
-                source=ex.source_file, record=str(ex.index),
+                source=ex.source_file, record=f"record {ex.index + 1}",
             )
             for ex, rec in zip(examples, records)
         ]

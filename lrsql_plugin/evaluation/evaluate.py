@@ -190,6 +190,8 @@ class _Judge:
             expected = self.gold_results.get((db_path, gold.sql), lambda p=db_path: self.runner.run(p, gold.sql))
             if expected.status != "ok":
                 return verdict("gold_error", f"{expected.message} (on {db_path.name})")
+            if item.prediction_error:
+                return verdict("prediction_error", item.prediction_error)
             pred = self.runner.run(db_path, pred_sql)
             if pred.status == "timeout":
                 return verdict("timeout", pred.message)

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lrsql_plugin.errors import InputError
+from lrsql_plugin.errors import InputError, where
+from lrsql_plugin.files import parse_json, read_utf8
 from lrsql_plugin.schema.model import Database
 from lrsql_plugin.sources.spider_tables import find_sqlite_files
 
@@ -37,7 +38,8 @@ class EvalItem:
     predicted_tables: tuple[str, ...] | None = None
     gold_tables: tuple[str, ...] | None = None
     source: str = ""
-    record: str = ""  # where in ``source``, as InputError's record: "line 3", "0", "key 2"
+    record: str = ""  # where in ``source``, as InputError's record: "line 3", "record 1", "key 2"
+    prediction_error: str = ""  # why the prediction cannot run (e.g. not UTF-8): scored 0 with this reason
 
 
 @dataclass(frozen=True)
@@ -54,26 +56,35 @@ class Prediction:
     sql: str
     db_id: str | None = None
     record: str = ""
+    error: str = ""  # e.g. "not valid UTF-8": the prediction is scored 0 with this reason, the run goes on
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, lenient: bool = False) -> str:
+    """UTF-8 text; with ``lenient`` bytes that are not UTF-8 become lone surrogates (see ``utf8_error``)."""
+    if not lenient:
+        return read_utf8(path)
     if not path.is_file():
-        raise InputError(str(path), "file not found")
+        raise InputError(str(path), "file not found" if not path.exists() else "not a regular file")
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(str(path), f"not UTF-8 text ({e})") from e
+        return path.read_bytes().decode("utf-8", errors="surrogateescape")
+    except OSError as e:
+        raise InputError(str(path), f"cannot read ({e.strerror or e})") from e
 
 
-def _read_json(path: Path) -> object:
-    try:
-        return json.loads(_read_text(path))
-    except json.JSONDecodeError as e:
-        raise InputError(str(path), f"not valid JSON ({e})") from e
+def utf8_error(text: str) -> str:
+    """Why ``text`` (read with surrogateescape) is not valid UTF-8, or "" when it is."""
+    for i, ch in enumerate(text):
+        if "\udc80" <= ch <= "\udcff":
+            return f"prediction is not valid UTF-8 (byte 0x{ord(ch) - 0xDC00:02x} at character {i + 1})"
+    return ""
 
 
-def _lines(path: Path) -> list[str]:
-    text = _read_text(path)
+def _read_json(path: Path, lenient: bool = False) -> object:
+    return parse_json(path, _read_text(path, lenient))
+
+
+def _lines(path: Path, lenient: bool = False) -> list[str]:
+    text = _read_text(path, lenient)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -105,7 +116,7 @@ def _read_gold_json(path: Path) -> list[GoldRecord]:
         raise InputError(str(path), "expected a JSON list of questions")
     records = []
     for i, rec in enumerate(data):
-        where = str(i)
+        where = f"record {i + 1}"
         if not isinstance(rec, dict):
             raise InputError(str(path), "expected an object", record=where)
         sql = rec.get("query", rec.get("SQL"))
@@ -130,11 +141,17 @@ def read_predictions(path: str | Path) -> list[Prediction]:
     path = Path(path)
     if path.suffix.lower() == ".json":
         return _read_bird_predictions(path)
-    return [Prediction(sql=line.split("\t")[0].strip(), record=f"line {n}") for n, line in enumerate(_lines(path), 1)]
+    return [_prediction(line.split("\t")[0].strip(), f"line {n}") for n, line in enumerate(_lines(path, lenient=True), 1)]
+
+
+def _prediction(sql: str, record: str, db_id: str | None = None) -> Prediction:
+    """A prediction; one that is not valid UTF-8 keeps an empty SQL and the reason (it is scored 0)."""
+    error = utf8_error(sql)
+    return Prediction(sql="" if error else sql, db_id=db_id, record=record, error=error)
 
 
 def _read_bird_predictions(path: Path) -> list[Prediction]:
-    data = _read_json(path)
+    data = _read_json(path, lenient=True)
     if not isinstance(data, dict):
         raise InputError(str(path), 'expected a JSON object {"0": "SQL\\t----- bird -----\\tdb_id", ...}')
     predictions = []
@@ -145,7 +162,9 @@ def _read_bird_predictions(path: Path) -> list[Prediction]:
         if not isinstance(value, str):
             raise InputError(str(path), "expected a string", record=f"key {i}")
         sql, sep, db_id = value.partition(BIRD_SEPARATOR)
-        predictions.append(Prediction(sql=sql.strip(), db_id=db_id.strip() if sep else None, record=f"key {i}"))
+        if sep and utf8_error(db_id):
+            raise InputError(str(path), "db_id is not valid UTF-8", record=f"key {i}")
+        predictions.append(_prediction(sql.strip(), f"key {i}", db_id.strip() if sep else None))
     return predictions
 
 
@@ -162,15 +181,15 @@ def pair(gold: Sequence[GoldRecord], gold_file: str | Path, predictions: Sequenc
         raise InputError(str(pred_file), f"{counts}: this prediction has no gold query", record=extra.record)
     if len(predictions) < len(gold):
         missing = gold[len(predictions)]
-        raise InputError(str(pred_file), f"{counts}: no prediction for {gold_file}, record {missing.record}")
+        raise InputError(str(pred_file), f"{counts}: no prediction for {where(gold_file, missing.record)}")
     items = []
     for g, p in zip(gold, predictions):
         if p.db_id is not None and p.db_id != g.db_id:
-            raise InputError(str(pred_file), f"db_id {p.db_id!r} but the gold ({gold_file}, record {g.record}) has {g.db_id!r}", record=p.record)
+            raise InputError(str(pred_file), f"db_id {p.db_id!r} but the gold ({where(gold_file, g.record)}) has {g.db_id!r}", record=p.record)
         items.append(
             EvalItem(
                 db_id=g.db_id, gold=g.sql, prediction=p.sql, question=g.question, difficulty=g.difficulty,
-                source=str(gold_file), record=g.record,
+                source=str(gold_file), record=g.record, prediction_error=p.error,
             )
         )
     return items
@@ -180,28 +199,34 @@ def read_jsonl(path: str | Path) -> list[EvalItem]:
     """Items from our JSONL format."""
     path = Path(path)
     items = []
-    for n, line in enumerate(_lines(path), start=1):
+    for n, line in enumerate(_lines(path, lenient=True), start=1):
         if not line.strip():
             continue
         where = f"line {n}"
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
-            raise InputError(str(path), f"not valid JSON ({e})", record=where) from e
+            raise InputError(str(path), f"not valid JSON ({e.msg}, column {e.colno})", record=where) from e
+        except RecursionError as e:
+            raise InputError(str(path), "not valid JSON (nested too deeply)", record=where) from e
         if not isinstance(rec, dict):
             raise InputError(str(path), "expected a JSON object", record=where)
         for key in ("db_id", "gold", "prediction"):
             if not isinstance(rec.get(key), str):
                 raise InputError(str(path), f"missing string field {key!r}", record=where)
+        for key, value in rec.items():
+            if key != "prediction" and utf8_error(json.dumps(value, ensure_ascii=False)):
+                raise InputError(str(path), f"field {key!r} is not valid UTF-8", record=where)
         tables = {}
         for key in ("predicted_tables", "gold_tables"):
             value = rec.get(key)
             if value is not None and not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
                 raise InputError(str(path), f"{key!r} must be a list of table names", record=where)
             tables[key] = tuple(value) if value is not None else None
+        error = utf8_error(rec["prediction"])
         items.append(
             EvalItem(
-                db_id=rec["db_id"], gold=rec["gold"], prediction=rec["prediction"],
+                db_id=rec["db_id"], gold=rec["gold"], prediction="" if error else rec["prediction"], prediction_error=error,
                 question=str(rec.get("question", "")), difficulty=str(rec.get("difficulty", "")),
                 source=str(path), record=where, **tables,
             )

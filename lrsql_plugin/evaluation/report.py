@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lrsql_plugin import __version__
+from lrsql_plugin.errors import where
 from lrsql_plugin.evaluation.evaluate import OUTCOMES, BucketScore, EvalResult
 from lrsql_plugin.evaluation.inputs import EvalItem
 from lrsql_plugin.files import atomic_write_bytes, atomic_write_text
@@ -21,10 +22,10 @@ OUTPUT_FILES = ("metrics.json", "per_example.jsonl", "report.md", "ex_by_bucket.
 
 
 def _location(item: EvalItem) -> str | None:
-    """Where the item came from, worded as InputError words it: "gold.txt, record line 3"."""
+    """Where the item came from, worded as InputError words it: "gold.txt, line 3", "dev.json, record 4"."""
     if not item.record:
         return item.source or None
-    return f"{item.source}, record {item.record}" if item.source else f"record {item.record}"
+    return where(item.source, item.record)
 
 
 def _database_files(result: EvalResult) -> dict[str, list[dict[str, object]]]:

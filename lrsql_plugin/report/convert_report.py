@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from lrsql_plugin.errors import Skipped
+from lrsql_plugin.errors import Skipped, where
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.samples.builders import KINDS, Sample
 from lrsql_plugin.tokens import TokenCounter
@@ -87,7 +87,7 @@ def format_convert_report(report: dict) -> str:
         m = report["merged"]
         lines.append(f"merged pseudo-database: {m['databases']} databases, {m['tables']} tables ({m['renamed_tables']} renamed)")
     for s in report["skipped_records"][:10]:
-        lines.append(f"skipped: {s['file']}, record {s['record']}: {s['reason']}")
+        lines.append(f"skipped: {where(s['file'], s['record'])}: {s['reason']}")
     if report["skipped"] > 10:
         lines.append(f"... and {report['skipped'] - 10} more skipped (see stats.json)")
     return "\n".join(lines)
@@ -120,7 +120,7 @@ def format_convert_markdown(report: dict) -> str:
         lines.append(f"Merged pseudo-database: {m['databases']} databases, {m['tables']} tables ({m['renamed_tables']} renamed).")
     lines += ["", f"![prompt lengths]({LENGTH_CHART})", ""]
     if report["skipped_records"]:
-        lines += ["## Skipped", ""] + [f"- {s['file']}, record {s['record']}: {s['reason']}" for s in report["skipped_records"]]
+        lines += ["## Skipped", ""] + [f"- {where(s['file'], s['record'])}: {s['reason']}" for s in report["skipped_records"]]
     return "\n".join(lines) + "\n"
 
 

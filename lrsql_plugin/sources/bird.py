@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lrsql_plugin.errors import InputError, Skipped
 from lrsql_plugin.sources.base import SourceData, register_source
-from lrsql_plugin.sources.examples_json import examples_from_records, read_records
+from lrsql_plugin.sources.examples_json import examples_from_records, read_labelled_records
 from lrsql_plugin.sources.spider_tables import find_sqlite_files, load_tables_json
 
 
@@ -20,7 +20,8 @@ def load_bird(bird_dir: str | Path, split: str = "train", questions: str | Path 
     databases = load_tables_json(root / f"{split}_tables.json")
     qfile = Path(questions) if questions else root / f"{split}.json"
     skipped: list[Skipped] = []
-    examples = examples_from_records(qfile, read_records(qfile), databases, "SQL", skipped)
+    records, labels = read_labelled_records(qfile)
+    examples = examples_from_records(qfile, records, databases, "SQL", skipped, labels=labels)
     db_root = root / f"{split}_databases"
     descriptions = {}
     if db_root.is_dir():

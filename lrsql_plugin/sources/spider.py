@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lrsql_plugin.errors import InputError, Skipped
 from lrsql_plugin.sources.base import SourceData, register_source
-from lrsql_plugin.sources.examples_json import examples_from_records, read_records
+from lrsql_plugin.sources.examples_json import examples_from_records, read_labelled_records
 from lrsql_plugin.sources.spider_tables import find_sqlite_files, load_tables_json
 
 SPLIT_FILES = {"train": ["train_spider.json", "train_others.json"], "dev": ["dev.json"]}
@@ -38,7 +38,8 @@ def load_spider(
     skipped: list[Skipped] = []
     examples = []
     for f in files:
-        examples += examples_from_records(f, read_records(f), databases, "query", skipped)
+        records, labels = read_labelled_records(f)
+        examples += examples_from_records(f, records, databases, "query", skipped, labels=labels)
     db_root = root / "database"
     for db in databases.values():
         db.sqlite_paths = [str(p) for p in find_sqlite_files(db_root, db.db_id)]

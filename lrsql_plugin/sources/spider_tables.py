@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lrsql_plugin.errors import InputError
+from lrsql_plugin.files import parse_json, read_utf8
 from lrsql_plugin.schema.model import Column, Database, ForeignKey, Table
 
 
 def load_tables_json(path: str | Path) -> dict[str, Database]:
     """Parse a ``tables.json`` into ``{db_id: Database}``; raises InputError naming the record."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "file not found")
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(str(path), f"not valid JSON ({e})") from e
+    records = parse_json(path, read_utf8(path))
     if not isinstance(records, list):
         raise InputError(str(path), "expected a JSON list of database schemas")
     out: dict[str, Database] = {}
     for i, rec in enumerate(records):
         db = _database_from_record(path, i, rec)
         if db.db_id in out:
-            raise InputError(str(path), f"db_id {db.db_id!r} appears twice", record=i)
+            raise InputError(str(path), f"db_id {db.db_id!r} appears twice", record=i + 1)
         out[db.db_id] = db
     return out
 
@@ -32,7 +27,7 @@ def load_tables_json(path: str | Path) -> dict[str, Database]:
 def _database_from_record(path: Path, i: int, rec: object) -> Database:
     def fail(reason: str) -> InputError:
         db = rec.get("db_id") if isinstance(rec, dict) else None
-        return InputError(str(path), reason, record=f"{i} (db_id {db!r})" if db else i)
+        return InputError(str(path), reason, record=f"{i + 1} (db_id {db!r})" if db else i + 1)
 
     if not isinstance(rec, dict):
         raise fail("expected an object")
@@ -40,6 +35,17 @@ def _database_from_record(path: Path, i: int, rec: object) -> Database:
         if key not in rec:
             raise fail(f"missing key {key!r}")
     tnames, cols, ctypes = rec["table_names_original"], rec["column_names_original"], rec["column_types"]
+    if not isinstance(rec["db_id"], str) or not rec["db_id"]:
+        raise fail("'db_id' must be a non-empty string")
+    for key, value in (("table_names_original", tnames), ("column_names_original", cols), ("column_types", ctypes)):
+        if not isinstance(value, list):
+            raise fail(f"{key!r} must be a list")
+    if not all(isinstance(t, str) for t in tnames):
+        raise fail("'table_names_original' must hold strings")
+    if not all(isinstance(c, list) and len(c) == 2 and type(c[0]) is int and isinstance(c[1], str) for c in cols):
+        raise fail("'column_names_original' must hold [table_index, name] pairs")
+    if not all(isinstance(t, str) for t in ctypes):
+        raise fail("'column_types' must hold strings")
     if len(cols) != len(ctypes):
         raise fail("column_names_original and column_types differ in length")
     try:
@@ -48,15 +54,21 @@ def _database_from_record(path: Path, i: int, rec: object) -> Database:
         for ci, ((ti, cname), ctype) in enumerate(zip(cols, ctypes)):
             if ti == -1:
                 continue
+            if ti < 0:
+                raise IndexError(f"column {ci} has table index {ti}")
             columns[ti].append(Column(name=cname, type=ctype))
             col_ref[ci] = (ti, cname)
         pks: list[list[str]] = [[] for _ in tnames]
         for pk in rec.get("primary_keys", []):
             for ci in pk if isinstance(pk, list) else [pk]:
+                if type(ci) is not int:
+                    raise TypeError(f"primary key column {ci!r} is not an index")
                 ti, cname = col_ref[ci]
                 pks[ti].append(cname)
         fks: list[list[ForeignKey]] = [[] for _ in tnames]
         for src, dst in rec.get("foreign_keys", []):
+            if type(src) is not int or type(dst) is not int:
+                raise TypeError(f"foreign key [{src!r}, {dst!r}] does not hold column indexes")
             sti, scol = col_ref[src]
             dti, dcol = col_ref[dst]
             fk = ForeignKey(column=scol, ref_table=tnames[dti], ref_column=dcol)

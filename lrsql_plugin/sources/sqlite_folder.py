@@ -12,7 +12,7 @@ from pathlib import Path
 from lrsql_plugin.errors import InputError, Skipped
 from lrsql_plugin.schema.model import Column, Database, ForeignKey, Table
 from lrsql_plugin.sources.base import SourceData, register_source
-from lrsql_plugin.sources.examples_json import examples_from_records, read_records
+from lrsql_plugin.sources.examples_json import examples_from_records, read_labelled_records
 
 
 def introspect_sqlite(path: str | Path, db_id: str | None = None) -> Database:
@@ -66,7 +66,7 @@ def load_sqlite_folder(db_dir: str | Path, questions: str | Path) -> SourceData:
     db_dir, qfile = Path(db_dir), Path(questions)
     if not db_dir.is_dir():
         raise InputError(str(db_dir), "database folder not found")
-    records = read_records(qfile)
+    records, labels = read_labelled_records(qfile)
     databases: dict[str, Database] = {}
     for rec in records:
         db_id = rec.get("db_id") if isinstance(rec, dict) else None
@@ -74,6 +74,7 @@ def load_sqlite_folder(db_dir: str | Path, questions: str | Path) -> SourceData:
             databases[db_id] = introspect_sqlite(path, db_id)
     skipped: list[Skipped] = []
     examples = examples_from_records(
-        qfile, records, databases, "sql", skipped, unknown_db=f"db_id {{!r}} has no SQLite file in {db_dir}"
+        qfile, records, databases, "sql", skipped, unknown_db=f"db_id {{!r}} has no SQLite file in {db_dir}",
+        labels=labels,
     )
     return SourceData("sqlite", databases, examples, skipped, db_dir)

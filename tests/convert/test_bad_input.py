@@ -34,7 +34,7 @@ def test_missing_tables_json_is_fatal(tmp_path):
 def test_malformed_tables_json_is_fatal(tmp_path):
     root = spider_copy(tmp_path)
     (root / "tables.json").write_text('[{"db_id": "x",')
-    assert_fatal(convert(root, tmp_path / "out"), tmp_path / "out", "tables.json: not valid JSON")
+    assert_fatal(convert(root, tmp_path / "out"), tmp_path / "out", "tables.json, line 1: not valid JSON")
 
 
 def test_inconsistent_tables_json_record_is_named(tmp_path):
@@ -43,13 +43,13 @@ def test_inconsistent_tables_json_record_is_named(tmp_path):
     tables[1]["foreign_keys"].append([999, 1])
     (root / "tables.json").write_text(json.dumps(tables))
     result = convert(root, tmp_path / "out")
-    assert_fatal(result, tmp_path / "out", "tables.json, record 1 (db_id", "inconsistent column/key indexes")
+    assert_fatal(result, tmp_path / "out", "tables.json, record 2 (db_id", "inconsistent column/key indexes")
 
 
 def test_malformed_question_file_is_fatal(tmp_path):
     root = spider_copy(tmp_path)
     (root / "dev.json").write_text("{not json")
-    assert_fatal(convert(root, tmp_path / "out"), tmp_path / "out", "dev.json: not valid JSON")
+    assert_fatal(convert(root, tmp_path / "out"), tmp_path / "out", "dev.json, line 1: not valid JSON")
 
 
 def test_unknown_db_bad_sql_and_unknown_table_are_skipped_and_counted(tmp_path):
@@ -66,11 +66,11 @@ def test_unknown_db_bad_sql_and_unknown_table_are_skipped_and_counted(tmp_path):
     stats = json.loads((out / "stats.json").read_text())
     reasons = {r["record"]: r["reason"] for r in stats["skipped_records"]}
     assert stats["skipped"] == 4 and stats["converted"] == len(dev) - 4
-    assert reasons[0] == "db_id 'no_such_db' has no schema"
-    assert reasons[1].startswith("SQL does not parse")
-    assert "not in database" in reasons[2] and "invoices" in reasons[2]
-    assert "missing or non-string field(s): question" in reasons[3]
-    assert "dev.json, record 0: db_id 'no_such_db' has no schema" in result.output
+    assert reasons[1] == "db_id 'no_such_db' has no schema"
+    assert reasons[2].startswith("SQL does not parse")
+    assert "not in database" in reasons[3] and "invoices" in reasons[3]
+    assert "missing or non-string field(s): question" in reasons[4]
+    assert "dev.json, record 1: db_id 'no_such_db' has no schema" in result.output
 
 
 def test_missing_sqlite_is_fatal_when_sample_values_need_it(tmp_path):
@@ -91,7 +91,7 @@ def test_sqlite_source_skips_questions_whose_database_is_missing(tmp_path):
     result = run_convert("sqlite", "--db-dir", tmp_path / "dbs", "--questions", q, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "1 of 2 questions converted, 1 skipped" in result.output
-    assert "q.jsonl, record 1: db_id 'gone' has no SQLite file" in result.output
+    assert "q.jsonl, line 2: db_id 'gone' has no SQLite file" in result.output
 
 
 def test_nothing_convertible_is_fatal(tmp_path):

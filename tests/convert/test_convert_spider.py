@@ -100,7 +100,7 @@ def test_spider_dk_converts_and_reports_its_broken_gold(dk_dir, tmp_path):
     result = run_convert("spider", "--spider-dir", dk_dir, "--questions", "Spider-DK.json", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     assert "534 of 535 questions converted, 1 skipped" in result.output
-    assert "Spider-DK.json, record 76: SQL does not parse" in result.output
+    assert "Spider-DK.json, record 77: SQL does not parse" in result.output
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["skipped_records"] == [
         {"file": str(dk_dir / "Spider-DK.json"), "record": 76, "reason": stats["skipped_records"][0]["reason"]}

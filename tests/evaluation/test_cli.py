@@ -50,7 +50,7 @@ def test_drop_in_for_the_official_command_line(spider_files, dk_dir: Path, tmp_p
     assert metrics["settings"]["semantics"] == "spider" and metrics["settings"]["distinct_removed"] is True
     assert metrics["settings"]["timeout_seconds"] == 30.0
     assert sorted(metrics["settings"]["databases"]) == ["new_concert_singer", "new_orchestra", "new_pets_1"]
-    assert metrics["gold_errors"][0]["record"] == f"{gold}, record line 77"
+    assert metrics["gold_errors"][0]["record"] == f"{gold}, line 77"
     examples = [json.loads(line) for line in (out / "per_example.jsonl").read_text().splitlines()]
     assert [e["index"] for e in examples] == list(range(127))
     assert {e["index"] for e in examples if e["reason"] == "mismatch"} == PERTURBED
@@ -110,7 +110,7 @@ def test_spider_dir_supplies_databases_tables_and_dev_json(dk_dir: Path, dk_ques
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["ex"], metrics["overall"]["gold_error"]) == (1.0, 1)
     assert metrics["settings"]["db_root"] == str((spider / "database").resolve())
-    assert metrics["gold_errors"][0]["record"] == f"{spider / 'dev.json'}, record 76"
+    assert metrics["gold_errors"][0]["record"] == f"{spider / 'dev.json'}, record 77"
 
 
 def test_bird_dir_uses_bird_semantics_and_difficulty_buckets(dk_dir: Path, dk_questions: list[dict], tmp_path: Path):
@@ -149,7 +149,7 @@ class TestBadInput:
         pred.write_text("\n".join(pred.read_text().splitlines()[:-1]) + "\n")
         out = tmp_path / "results"
         result = run("--gold", str(gold), "--pred", str(pred), "--db", str(dk_dir / "database"), "--out", str(out))
-        self.check(result, out, f"{pred}: 126 predictions for 127 gold queries in {gold}: no prediction for {gold}, record line 127")
+        self.check(result, out, f"{pred}: 126 predictions for 127 gold queries in {gold}: no prediction for {gold}, line 127")
 
     def test_unknown_db_id(self, spider_files, dk_dir: Path, tmp_path: Path):
         gold, pred = spider_files
@@ -159,7 +159,7 @@ class TestBadInput:
         out = tmp_path / "results"
         result = run("--gold", str(gold), "--pred", str(pred), "--db", str(dk_dir / "database"),
                      "--table", str(dk_dir / "tables.json"), "--out", str(out))
-        self.check(result, out, f"{gold}, record line 5: unknown db_id 'no_such_db'")
+        self.check(result, out, f"{gold}, line 5: unknown db_id 'no_such_db'")
 
     def test_missing_database(self, spider_files, dk_db_root: Path, tmp_path: Path):
         gold, pred = spider_files
@@ -167,7 +167,7 @@ class TestBadInput:
         out = tmp_path / "results"
         result = run("--gold", str(gold), "--pred", str(pred), "--db", str(dk_db_root), "--out", str(out))
         first_orchestra = 1 + next(i for i, line in enumerate(gold.read_text().splitlines()) if line.endswith("\tnew_orchestra"))
-        self.check(result, out, f"{gold}, record line {first_orchestra}: missing database for db_id 'new_orchestra'")
+        self.check(result, out, f"{gold}, line {first_orchestra}: missing database for db_id 'new_orchestra'")
 
     def test_bad_settings_are_usage_errors(self, spider_files, dk_dir: Path):
         gold, pred = spider_files

@@ -39,17 +39,17 @@ class TestOfficialSpiderFiles:
         pred = write(tmp_path / "pred.txt", "SELECT 1\nSELECT 2\n")
         with pytest.raises(InputError) as e:
             pair(read_gold(gold), gold, read_predictions(pred), pred)
-        assert str(e.value) == f"{pred}: 2 predictions for 3 gold queries in {gold}: no prediction for {gold}, record line 3"
+        assert str(e.value) == f"{pred}: 2 predictions for 3 gold queries in {gold}: no prediction for {gold}, line 3"
 
     def test_more_predictions_than_gold_names_the_extra_line(self, tmp_path: Path):
         gold = write(tmp_path / "gold.txt", "SELECT 1\tdb\n")
         pred = write(tmp_path / "pred.txt", "SELECT 1\nSELECT 2\n")
-        with pytest.raises(InputError, match=r"pred.txt, record line 2: 2 predictions for 1 gold queries"):
+        with pytest.raises(InputError, match=r"pred.txt, line 2: 2 predictions for 1 gold queries"):
             pair(read_gold(gold), gold, read_predictions(pred), pred)
 
     def test_gold_line_without_db_id(self, tmp_path: Path):
         gold = write(tmp_path / "gold.txt", "SELECT 1\tdb\nSELECT 2\n")
-        with pytest.raises(InputError, match=r"gold.txt, record line 2: expected 'SQL<TAB>db_id'"):
+        with pytest.raises(InputError, match=r"gold.txt, line 2: expected 'SQL<TAB>db_id'"):
             read_gold(gold)
 
     def test_missing_file(self, tmp_path: Path):
@@ -60,7 +60,7 @@ class TestOfficialSpiderFiles:
 class TestJsonFormats:
     def test_spider_dev_json_as_gold(self, dk_dir: Path):
         records = read_gold(dk_dir / "Spider-DK.json")
-        assert len(records) == 535 and records[0].record == "0" and records[0].question
+        assert len(records) == 535 and records[0].record == "record 1" and records[0].question
 
     def test_bird_dev_json_and_prediction_json(self, tmp_path: Path):
         dev = write(tmp_path / "dev.json", json.dumps([
@@ -72,17 +72,17 @@ class TestJsonFormats:
         items = pair(read_gold(dev), dev, read_predictions(pred), pred)
         assert [(i.gold, i.prediction, i.difficulty) for i in items] == [
             ("SELECT 1", "SELECT 1", "simple"), ("SELECT 2", "SELECT 3", "challenging")]
-        assert items[1].record == "1 (question_id 1)"
+        assert items[1].record == "record 2 (question_id 1)"
 
     def test_bird_prediction_for_another_database(self, tmp_path: Path):
         dev = write(tmp_path / "dev.json", json.dumps([{"db_id": "db", "SQL": "SELECT 1"}]))
         pred = write(tmp_path / "predict_dev.json", json.dumps({"0": "SELECT 1\t----- bird -----\tother"}))
-        with pytest.raises(InputError, match=r"predict_dev.json, record key 0: db_id 'other' but the gold"):
+        with pytest.raises(InputError, match=r"predict_dev.json, key 0: db_id 'other' but the gold"):
             pair(read_gold(dev), dev, read_predictions(pred), pred)
 
     def test_bird_prediction_keys_must_be_consecutive(self, tmp_path: Path):
         pred = write(tmp_path / "predict_dev.json", json.dumps({"0": "SELECT 1", "2": "SELECT 2"}))
-        with pytest.raises(InputError, match=r"record key 1: keys must be 0..1; key 1 is missing"):
+        with pytest.raises(InputError, match=r"key 1: keys must be 0..1; key 1 is missing"):
             read_predictions(pred)
 
 
@@ -107,7 +107,7 @@ class TestJsonl:
     )
     def test_bad_lines_name_the_line_and_the_reason(self, tmp_path: Path, line: str, reason: str):
         path = write(tmp_path / "items.jsonl", json.dumps({"db_id": "d", "gold": "g", "prediction": "p"}) + "\n" + line + "\n")
-        with pytest.raises(InputError, match=rf"items.jsonl, record line 2: {reason}"):
+        with pytest.raises(InputError, match=rf"items.jsonl, line 2: {reason}"):
             read_jsonl(path)
 
 
@@ -116,13 +116,13 @@ class TestDatabases:
         schemas = load_tables_json(dk_dir / "tables.json")
         items = [EvalItem("new_pets_1", "g", "p", source="gold.txt", record="line 1"),
                  EvalItem("no_such_db", "g", "p", source="gold.txt", record="line 2")]
-        with pytest.raises(InputError, match=r"gold.txt, record line 2: unknown db_id 'no_such_db': not in .*tables.json"):
+        with pytest.raises(InputError, match=r"gold.txt, line 2: unknown db_id 'no_such_db': not in .*tables.json"):
             locate_databases(items, dk_dir / "database", schemas, dk_dir / "tables.json")
 
     def test_missing_database(self, dk_dir: Path):
         schemas = load_tables_json(dk_dir / "tables.json")
         items = [EvalItem("car_1", "g", "p", source="gold.txt", record="line 7")]  # in tables.json, no .sqlite shipped
-        with pytest.raises(InputError, match=r"gold.txt, record line 7: missing database for db_id 'car_1': no .sqlite"):
+        with pytest.raises(InputError, match=r"gold.txt, line 7: missing database for db_id 'car_1': no .sqlite"):
             locate_databases(items, dk_dir / "database", schemas)
 
     def test_found_files(self, dk_dir: Path):
@@ -139,5 +139,5 @@ def test_an_empty_gold_file_is_an_error(tmp_path: Path):
 
 def test_json_gold_errors_name_the_record_index(tmp_path: Path):
     gold = write(tmp_path / "dev.json", json.dumps([{"db_id": "d", "query": "SELECT 1"}, {"db_id": "d"}]))
-    with pytest.raises(InputError, match=r"dev.json, record 1: needs string fields 'db_id' and 'query'"):
+    with pytest.raises(InputError, match=r"dev.json, record 2: needs string fields 'db_id' and 'query'"):
         read_gold(gold)
