@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE=1
 
 echo "== 1/4 convert datasets/demo (train) -> $OUT/datasets/demo"
 "$BIN/lrsql-convert" spider --spider-dir datasets/demo --questions train.json --tables-per-slice $SLICE \
-    --out "$OUT/datasets/demo"
+    --out "$OUT/datasets/demo" --overwrite
 
 echo "== 2/4 base model: SmolLM2-135M-Instruct -> $OUT/models/smollm2"
 "$BIN/python" -m lrsql_plugin.training.offline_model "$OUT/models/smollm2"
@@ -35,5 +35,5 @@ echo "== 4/4 lrsql-eval: two-stage inference + evaluation on datasets/demo (dev)
 "$BIN/lrsql-eval" --base "$OUT/models/smollm2" --template smollm2 \
     --schema-link-adapter "$OUT/saves/schema_link" --sql-adapter "$OUT/saves/sql_generation" \
     --spider-dir datasets/demo --split dev --tables-per-slice $SLICE ${DEMO_LIMIT:+--limit $DEMO_LIMIT} \
-    --sql-max-new-tokens 128 --link-max-new-tokens 32 --out "$OUT/eval"
+    --sql-max-new-tokens 128 --link-max-new-tokens 32 --out "$OUT/eval" --overwrite
 echo "demo done: datasets in $OUT/datasets/demo, adapters in $OUT/saves, results in $OUT/eval (report.md, metrics.json, PNG chart)"
