@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from lrsql_plugin.cli.guards import GuardedGroup, check_output_dir
+from lrsql_plugin.cli.guards import check_output_dir, guarded_group
 from lrsql_plugin.errors import LrsqlError
 from lrsql_plugin.hparams.convert_args import FORMATS, ConvertArguments
 
@@ -84,7 +84,7 @@ def run(load: Callable[[], object], out: str, quiet: bool, overwrite: bool = Fal
     click.echo(f"\nwrote {Path(out) / 'dataset_info.json'} and {len(result.samples)} datasets to {out}")
 
 
-@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=guarded_group("lrsql-convert"), context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Build LR-SQL training data (sliced schema-link chains, SQL generation, full-schema baselines)
     in LLaMA-Factory format with a dataset_info.json."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from lrsql_plugin.cli.guards import GuardedCommand, check_output_dir, remove_outputs
+from lrsql_plugin.cli.guards import check_output_dir, guarded_command, remove_outputs
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation.evaluate import EvalResult, evaluate
 from lrsql_plugin.evaluation.inputs import EvalItem, pair, read_gold, read_jsonl, read_predictions
@@ -117,7 +117,7 @@ def evaluate_and_write(
 _PATH = click.Path(path_type=Path)
 
 
-@click.command(cls=GuardedCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=guarded_command("lrsql-eval"), context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--gold", type=_PATH, help="Gold file: 'SQL<TAB>db_id' per line, or a Spider/BIRD dev.json.")
 @click.option("--pred", type=_PATH, help="Predictions: one SQL per line, or BIRD's prediction JSON.")
 @click.option("--db", type=_PATH, help="Database folder holding <db_id>/*.sqlite.")

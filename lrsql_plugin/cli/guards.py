@@ -3,7 +3,7 @@
 - ``check_output_dir``: ``--out`` must be a folder (or creatable), writable, and free of another
   run's files unless ``--overwrite`` (or, for ``lrsql-eval`` inference, ``--resume``) is given;
   a problem is an ``OutputError`` (exit code 2) before anything is read or loaded.
-- ``GuardedCommand`` / ``GuardedGroup``: click classes that turn the errors a user can fix into one
+- ``guarded_command`` / ``guarded_group``: click classes that turn the errors a user can fix into one
   line on stderr and an exit code, never a traceback: ``LrsqlError`` (bad input, bad output path,
   a model that cannot load, a server that stays down) exits 2, an ``OSError`` while writing (disk
   full, read-only file system) exits 1 naming the file, and Ctrl-C exits 130.
@@ -103,15 +103,21 @@ def _guarded_invoke(name: str, invoke, ctx: click.Context):  # noqa: ANN001, ANN
         ctx.exit(EXIT_IO)
 
 
-class GuardedCommand(click.Command):
-    """A click command whose expected failures end in one line on stderr and an exit code."""
+def guarded_command(tool: str) -> type[click.Command]:
+    """A click command class whose expected failures end in one line ``<tool>: error: ...`` and an exit code."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
-        return _guarded_invoke(ctx.command_path.split()[0], super().invoke, ctx)
+    class GuardedCommand(click.Command):
+        def invoke(self, ctx: click.Context):  # noqa: ANN202
+            return _guarded_invoke(tool, super().invoke, ctx)
+
+    return GuardedCommand
 
 
-class GuardedGroup(click.Group):
-    """The group form of GuardedCommand (covers every sub-command)."""
+def guarded_group(tool: str) -> type[click.Group]:
+    """The group form of ``guarded_command`` (covers every sub-command)."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
-        return _guarded_invoke(ctx.command_path.split()[0], super().invoke, ctx)
+    class GuardedGroup(click.Group):
+        def invoke(self, ctx: click.Context):  # noqa: ANN202
+            return _guarded_invoke(tool, super().invoke, ctx)
+
+    return GuardedGroup

@@ -1,0 +1,91 @@
+"""A local OpenAI-compatible server on 127.0.0.1 with injected failures, for the openai engine's tests.
+
+Answers are a pure function of the request (so a killed and resumed run can be compared with an
+uninterrupted one): the schema-link model answers ``None`` (nothing linked: the full-schema
+fallback), the SQL model ``SELECT <crc32 of the prompt mod 97>``.  ``faults`` picks, per request
+number, a fault: ``"500"`` (HTTP 500), ``"drop"`` (the connection is closed without an answer),
+``"slow"`` (the answer comes after ``slow_seconds``), ``"down"`` (every request is dropped).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def answer_for(model: str, user: str) -> str:
+    if model == "schema_link":
+        return "None"
+    return f"SELECT {zlib.crc32(user.encode()) % 97}"
+
+
+class FakeOpenAI:
+    def __init__(self, faults: Callable[[int], str | None] = lambda n: None, slow_seconds: float = 0.2) -> None:
+        self.faults, self.slow_seconds = faults, slow_seconds
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.injected: Counter[str] = Counter()
+        self.answered: Counter[tuple[str, str]] = Counter()  # (model, user prompt) -> 200 answers sent
+        self.in_flight = self.max_in_flight = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server.lock:
+                    n = server.requests
+                    server.requests += 1
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    fault = server.faults(n)
+                    if fault:
+                        server.injected[fault] += 1
+                try:
+                    if fault in ("drop", "down"):
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    if fault == "500":
+                        self.send_error(500, "injected failure")
+                        return
+                    if fault == "slow":
+                        threading.Event().wait(server.slow_seconds)
+                    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+                    data = json.dumps(
+                        {"choices": [{"index": 0, "message": {"role": "assistant", "content": answer_for(body["model"], user)}}]}
+                    ).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    with server.lock:
+                        server.answered[(body["model"], user)] += 1
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
