@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -18,7 +18,7 @@ from lrsql_plugin.emit import write_datasets
 from lrsql_plugin.errors import Skipped
 from lrsql_plugin.files import atomic_write_bytes, atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
-from lrsql_plugin.prompts.render import PromptRenderer
+from lrsql_plugin.prompts.render import NONE_MARKER, PromptRenderer
 from lrsql_plugin.report.convert_report import (
     LENGTH_CHART,
     build_convert_report,
@@ -26,6 +26,7 @@ from lrsql_plugin.report.convert_report import (
     format_convert_report,
     render_length_chart,
 )
+from lrsql_plugin.report.plan_section import add_plan_sections
 from lrsql_plugin.samples import (
     KINDS,
     Sample,
@@ -34,11 +35,23 @@ from lrsql_plugin.samples import (
     schema_link_samples,
     sql_generation_sample,
 )
+from lrsql_plugin.samples.selection import select_schema_link_samples
 from lrsql_plugin.schema.gold_tables import GoldTableError, gold_tables
 from lrsql_plugin.schema.model import Database
-from lrsql_plugin.slicing import Slicing, merge_databases, slice_database
+from lrsql_plugin.schema.rename import rename_tables
+from lrsql_plugin.slicing import (
+    PseudoDatabase,
+    Slicing,
+    assign_pseudo_databases,
+    build_pseudo_database,
+    pseudo_components,
+    read_member_list,
+    slice_database,
+)
+from lrsql_plugin.slicing.merge import MERGED_DB_ID, seeded_member_order
 from lrsql_plugin.sources.base import SourceData
 from lrsql_plugin.sources.values import read_sample_values
+from lrsql_plugin.manifest import MANIFEST, build_manifest
 from lrsql_plugin.tokens import TokenCounter, load_token_counter
 
 
@@ -50,35 +63,53 @@ class ConvertResult:
     report: dict
     args: ConvertArguments
     source: str
+    manifest: dict = field(default_factory=dict)  # what inference needs to rebuild slices and prompts
 
 
 class SchemaContext:
-    """Per-database rendering and slicing, built once and reused by every question of the database."""
+    """Per-schema rendering and slicing, built once and reused by every question linked against it.
 
-    def __init__(self, schema: Database, renderer: PromptRenderer, args: ConvertArguments, counter: TokenCounter):
+    The schema is a question's own database or a pseudo-database (then ``pseudo`` is set and the
+    slicings keep each member's tables together, members in seeded order).
+    """
+
+    def __init__(
+        self,
+        schema: Database,
+        renderer: PromptRenderer,
+        args: ConvertArguments,
+        counter: TokenCounter,
+        pseudo: PseudoDatabase | None = None,
+        members: dict[str, Database] | None = None,
+    ):
         self.schema, self.renderer, self.args, self.counter = schema, renderer, args, counter
+        self.pseudo, self.members = pseudo, members or {}
         self._slicings: list[Slicing] | None = None
 
+    def table_tokens(self, name: str) -> int:
+        return self.counter.text(self.renderer.schema([self.schema.table(name)]))
+
     def slicings(self) -> list[Slicing]:
-        """Every slicing of this database; the first is the canonical one used at inference."""
+        """Every slicing of this schema; the first is the canonical one used at inference."""
         if self._slicings is None:
             a = self.args
-
-            def table_tokens(name: str) -> int:
-                return self.counter.text(self.renderer.schema([self.schema.table(name)]))
-
-            self._slicings = [
-                slice_database(
-                    self.schema,
-                    size,
-                    a.tokens_per_slice,
-                    table_tokens if a.tokens_per_slice else None,
-                    order_seed=None if k == 0 else f"{a.seed}:{self.schema.db_id}:{k}",
-                    label=f"t{size or ''}k{a.tokens_per_slice or ''}-o{k}",
-                )
-                for size in a.slice_sizes
-                for k in range(a.orders)
-            ]
+            out = []
+            for size in a.slice_sizes:
+                for k in range(a.orders):
+                    seed = None if k == 0 else f"{a.seed}:{self.schema.db_id}:{k}"
+                    comps = pseudo_components(self.pseudo, self.members, seed) if self.pseudo else None
+                    out.append(
+                        slice_database(
+                            self.schema,
+                            size,
+                            a.tokens_per_slice,
+                            self.table_tokens if a.tokens_per_slice else None,
+                            order_seed=seed,
+                            label=f"t{size or ''}k{a.tokens_per_slice or ''}-o{k}",
+                            components=comps,
+                        )
+                    )
+            self._slicings = out
         return self._slicings
 
 
@@ -89,59 +120,121 @@ def database_renderer(base: PromptRenderer, db: Database, data: SourceData, args
     return base.for_database(samples, descriptions)
 
 
-def schema_contexts(
-    data: SourceData, args: ConvertArguments, db_ids: list[str], counter: TokenCounter
-) -> tuple[dict[str, SchemaContext], dict[str, SchemaContext], dict[tuple[str, str], str] | None]:
-    """Contexts for schema linking and for SQL generation by db_id, and the merged-name map (or None).
+def pseudo_database_groups(data: SourceData, args: ConvertArguments) -> list[tuple[str, list[str]]]:
+    """The pseudo-databases of this conversion as (name, members in slicing order); [] when not merging."""
+    if args.merge_dbs:
+        members = read_member_list(args.merge_dbs, set(data.databases))
+        return [(MERGED_DB_ID, seeded_member_order(members, args.seed))]
+    if args.merge:
+        return assign_pseudo_databases(list(data.databases), args.merge, args.seed)
+    return []
 
-    Without merging both are the question's own database.  With ``args.merge`` every question
-    links against one pseudo-database: the questions' databases plus further ones in db_id order.
-    """
-    base = PromptRenderer(args.templates_dir)
-    renderers = {d: database_renderer(base, data.databases[d], data, args) for d in db_ids}
-    sql = {d: SchemaContext(data.databases[d], renderers[d], args, counter) for d in db_ids}
-    if not args.merge:
-        return sql, sql, None
-    extra = [d for d in sorted(data.databases) if d not in renderers]
-    members = sorted(db_ids) + extra[: max(0, args.merge - len(db_ids))]
-    merged, names = merge_databases([data.databases[d] for d in members])
+
+def pseudo_context(
+    data: SourceData,
+    args: ConvertArguments,
+    name: str,
+    members: list[str],
+    counter: TokenCounter,
+    base: PromptRenderer,
+) -> SchemaContext:
+    """The link context of one pseudo-database: merged schema, merged sample values and descriptions."""
+    dbs = {d: data.databases[d] for d in members}
+    pseudo = build_pseudo_database([dbs[d] for d in members], name)
     samples, descriptions = {}, {}
     for d in members:
-        r = renderers.get(d) or database_renderer(base, data.databases[d], data, args)
+        r = database_renderer(base, dbs[d], data, args)
         for table, cols in r.samples.items():
-            samples[names[(d, table.lower())]] = cols
+            samples[pseudo.names[(d, table.lower())]] = cols
         for table, cols in r.descriptions.items():
-            if (d, table.lower()) in names:
-                descriptions[names[(d, table.lower())]] = cols
-    ctx = SchemaContext(merged, base.for_database(samples, descriptions), args, counter)
-    return {d: ctx for d in db_ids}, sql, names
+            if (d, table.lower()) in pseudo.names:
+                descriptions[pseudo.names[(d, table.lower())]] = cols
+    return SchemaContext(pseudo.database, base.for_database(samples, descriptions), args, counter, pseudo, dbs)
+
+
+class LinkSpaces:
+    """Where each database's questions are linked: their own database, or the pseudo-database holding it."""
+
+    def __init__(self, data: SourceData, args: ConvertArguments, counter: TokenCounter) -> None:
+        self.data, self.args, self.counter = data, args, counter
+        self.base = PromptRenderer(args.templates_dir)
+        self.groups = pseudo_database_groups(data, args)
+        self.group_of = {d: i for i, (_, members) in enumerate(self.groups) for d in members}
+        self._own: dict[str, SchemaContext] = {}
+        self._pseudo: dict[int, SchemaContext] = {}
+
+    @property
+    def merged(self) -> bool:
+        return bool(self.groups)
+
+    def own(self, db_id: str) -> SchemaContext:
+        """The question's own database (SQL generation, and linking when not merging)."""
+        if db_id not in self._own:
+            db = self.data.databases[db_id]
+            self._own[db_id] = SchemaContext(db, database_renderer(self.base, db, self.data, self.args), self.args, self.counter)
+        return self._own[db_id]
+
+    def link(self, db_id: str) -> SchemaContext | None:
+        """The schema the question links against; None when its database is in no pseudo-database."""
+        if not self.merged:
+            return self.own(db_id)
+        i = self.group_of.get(db_id)
+        if i is None:
+            return None
+        if i not in self._pseudo:
+            name, members = self.groups[i]
+            self._pseudo[i] = pseudo_context(self.data, self.args, name, members, self.counter, self.base)
+        return self._pseudo[i]
+
+    def all_pseudo(self) -> list[SchemaContext]:
+        return [self.link(members[0]) for _, members in self.groups]
 
 
 def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> ConvertResult:
     """Build every sample kind for ``data``; skipped questions are listed, never guessed."""
     examples = data.examples[: args.limit] if args.limit else data.examples
     counter = load_token_counter(args.tokenizer)
-    db_ids = sorted({e.db_id for e in examples})
-    link_ctx, sql_ctx, merged_names = schema_contexts(data, args, db_ids, counter)
+    spaces = LinkSpaces(data, args, counter)
     rng = random.Random(args.seed)
     samples: dict[str, list[Sample]] = {k: [] for k in KINDS}
     questions, skipped = [], list(data.skipped)
+    outside: dict[str, int] = {}  # questions skipped because their database is in no pseudo-database
+    positions, positions_all = [0] * 10, [0] * 10  # gold tables by tenth of slice position: canonical, all slicings
     for ex in tqdm(examples, desc="lrsql-convert", unit="q", disable=not progress):
         db = data.databases[ex.db_id]
+        link = spaces.link(ex.db_id)
+        if link is None:
+            outside[ex.db_id] = outside.get(ex.db_id, 0) + 1
+            skipped.append(Skipped(ex.source_file, ex.index, f"database {ex.db_id!r} is not in the pseudo-database ({args.merge_dbs})"))
+            continue
         try:
             gold = gold_tables(ex.sql, db)
+            if link.pseudo:
+                link_gold = link.pseudo.to_merged(ex.db_id, gold)
+                renames = {t.lower(): link.pseudo.names[(ex.db_id, t.lower())] for t in db.table_names}
+                full_sql = rename_tables(ex.sql, renames)
+            else:
+                link_gold, full_sql = gold, ex.sql
         except GoldTableError as e:
             skipped.append(Skipped(ex.source_file, ex.index + 1, str(e)))
             continue
-        link, sql = link_ctx[ex.db_id], sql_ctx[ex.db_id]
-        link_gold = [merged_names[(ex.db_id, g.lower())] for g in gold] if merged_names else gold
-        for slicing in link.slicings():
+        sql = spaces.own(ex.db_id)
+        for k, slicing in enumerate(link.slicings()):
             samples["schema_link"] += schema_link_samples(
                 ex, link_gold, link.schema, slicing, link.renderer, args.memory_noise, rng
             )
+            for g in link_gold:
+                tenth = slicing.slice_of(g) * 10 // len(slicing.slices)
+                positions_all[tenth] += 1
+                if k == 0:
+                    positions[tenth] += 1
+        canonical = link.slicings()[0]
         samples["sql_generation"].append(sql_generation_sample(ex, gold, db, sql.renderer, args.sql_distractors, rng))
         samples["full_schema_link"].append(full_schema_link_sample(ex, link_gold, link.schema, link.renderer))
-        samples["full_schema_sql"].append(full_schema_sql_sample(ex, gold, db, sql.renderer))
+        full_renderer, full_db = (link.renderer, link.schema) if link.pseudo else (sql.renderer, db)
+        samples["full_schema_sql"].append(
+            full_schema_sql_sample(replace(ex, sql=full_sql), link_gold, full_db, full_renderer)
+        )
         questions.append(
             {
                 "index": ex.index,
@@ -154,17 +247,40 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
                 "gold_tables": gold,
                 "link_schema": link.schema.db_id,
                 "link_gold_tables": link_gold,
-                "slices": [list(s) for s in link.slicings()[0].slices],
+                "link_sql": full_sql,
+                "slices": [list(s) for s in canonical.slices],
             }
         )
+    samples["schema_link"], selection = select_schema_link_samples(samples["schema_link"], args.none_per_question, args.seed)
     report = build_convert_report(samples, counter, args, skipped, len(examples) + len(data.skipped), data.name)
-    if merged_names:
+    add_plan_sections(report, selection, counter, args)
+    if outside:
+        report["outside_pseudo_database"] = dict(sorted(outside.items()))
+    report["gold_slice_positions"] = {"canonical": positions, "all_slicings": positions_all}
+    link_samples = samples["schema_link"]
+    report["schema_link_none_share"] = (
+        round(sum(s.output == NONE_MARKER for s in link_samples) / len(link_samples), 4) if link_samples else None
+    )
+    pseudo = spaces.all_pseudo() if spaces.merged else []
+    if pseudo:
+        used = {q["link_schema"] for q in questions}
         report["merged"] = {
-            "databases": len({d for d, _ in merged_names}),
-            "tables": len(merged_names),
-            "renamed_tables": sum(1 for (d, t), n in merged_names.items() if n.lower() != t),
+            "pseudo_databases": len(pseudo),
+            "with_questions": len(used),
+            "databases": sum(len(c.pseudo.members) for c in pseudo),
+            "tables": sum(len(c.schema.tables) for c in pseudo),
+            "renamed_tables": sum(1 for c in pseudo for n, (_, t) in c.pseudo.origin.items() if n != t.lower()),
+            "collisions": {
+                c.schema.db_id: {n: ds for n, ds in sorted(c.pseudo.collisions.items())} for c in pseudo if c.pseudo.collisions
+            },
+            "each": [
+                {"name": c.schema.db_id, "members": len(c.pseudo.members), "tables": len(c.schema.tables),
+                 "slices": len(c.slicings()[0].slices)}
+                for c in pseudo
+            ],
         }
-    return ConvertResult(samples, questions, skipped, report, args, data.name)
+    manifest = build_manifest(args, data, spaces, PromptRenderer(args.templates_dir), counter)
+    return ConvertResult(samples, questions, skipped, report, args, data.name, manifest)
 
 
 def write_outputs(result: ConvertResult, out_dir: str | Path) -> list[Path]:
@@ -178,7 +294,9 @@ def write_outputs(result: ConvertResult, out_dir: str | Path) -> list[Path]:
     atomic_write_text(stats, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(markdown, format_convert_markdown(report))
     atomic_write_bytes(chart, render_length_chart(report))
-    return [*paths, q, stats, markdown, chart]
+    manifest = out / MANIFEST
+    atomic_write_text(manifest, json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
+    return [*paths, q, stats, markdown, chart, manifest]
 
 
 __all__ = ["ConvertResult", "convert", "format_convert_report", "write_outputs"]

@@ -24,6 +24,16 @@ class ConvertArguments:
         default=0.0,
         metadata={"help": "Probability of dropping / adding a table in each memory (0 = the paper's gold memories)."},
     )
+    none_per_question: int | None = field(
+        default=None,
+        metadata={"help": "Keep at most this many None-answer schema-link samples per question, chosen with the seed; "
+                  "every sample naming a table is kept (None = keep all, the paper's)."},
+    )
+    model_config: str | None = field(
+        default=None,
+        metadata={"help": "A model's config.json, its folder, or a known architecture name: the report then plans "
+                  "peak training memory (default: the tokenizer's folder when it holds a config.json)."},
+    )
     sql_distractors: int = field(
         default=0, metadata={"help": "Non-gold tables added to each SQL-generation prompt (teaches ignoring false links)."}
     )
@@ -40,7 +50,14 @@ class ConvertArguments:
     )
     merge: int = field(
         default=0,
-        metadata={"help": "Merge the questions' databases plus further ones (in db_id order) into one pseudo-database of this many databases (0 = off)."},
+        metadata={
+            "help": "Assign every database of the schema file to a pseudo-database of this many databases "
+            "(seeded, independent of the questions converted); each question links inside its own one (0 = off)."
+        },
+    )
+    merge_dbs: str | None = field(
+        default=None,
+        metadata={"help": "File of db_ids (one per line) merged into one pseudo-database; questions on other databases are skipped."},
     )
     templates_dir: str | None = field(default=None, metadata={"help": "Folder of replacement Jinja templates."})
     limit: int | None = field(default=None, metadata={"help": "Convert only the first N questions."})
@@ -59,6 +76,10 @@ class ConvertArguments:
             raise ValueError("memory_noise is a probability in [0, 1]")
         if self.sql_distractors < 0 or self.sample_values < 0 or self.merge < 0:
             raise ValueError("sql_distractors, sample_values and merge must not be negative")
+        if self.merge and self.merge_dbs:
+            raise ValueError("give merge (pseudo-databases of N) or merge_dbs (one listed set), not both")
+        if self.none_per_question is not None and self.none_per_question < 0:
+            raise ValueError("none_per_question must not be negative")
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.cutoff_len < 1:

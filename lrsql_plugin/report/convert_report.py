@@ -7,6 +7,7 @@ import math
 
 from lrsql_plugin.errors import Skipped, where
 from lrsql_plugin.hparams.convert_args import ConvertArguments
+from lrsql_plugin.report.plan_section import plan_lines
 from lrsql_plugin.samples.builders import KINDS, Sample
 from lrsql_plugin.tokens import TokenCounter
 
@@ -41,6 +42,7 @@ def build_convert_report(
             "prompt_tokens": {"p50": percentile(prompt, 50), "p95": percentile(prompt, 95), "max": max(prompt, default=0)},
             "total_tokens": {"p50": percentile(total, 50), "p95": percentile(total, 95), "max": max(total, default=0)},
             "over_cutoff": sum(t > args.cutoff_len for t in total),
+            "tokens_per_epoch": sum(total),
         }
     sl, full = kinds["schema_link"]["prompt_tokens"], kinds["full_schema_link"]["prompt_tokens"]
     return {
@@ -83,14 +85,42 @@ def format_convert_report(report: dict) -> str:
             "",
             f"schema-link prompt vs full schema: longest {red['max_reduction']:.1%} shorter, p95 {red['p95_reduction']:.1%} shorter",
         ]
-    if "merged" in report:
-        m = report["merged"]
-        lines.append(f"merged pseudo-database: {m['databases']} databases, {m['tables']} tables ({m['renamed_tables']} renamed)")
+    lines += _layout_lines(report)
+    lines += plan_lines(report)
     for s in report["skipped_records"][:10]:
         lines.append(f"skipped: {where(s['file'], s['record'])}: {s['reason']}")
     if report["skipped"] > 10:
         lines.append(f"... and {report['skipped'] - 10} more skipped (see stats.json)")
     return "\n".join(lines)
+
+
+def _layout_lines(report: dict) -> list[str]:
+    """Pseudo-databases, name collisions, where gold tables sit among the slices, and the None share."""
+    lines = []
+    if "merged" in report:
+        m = report["merged"]
+        lines.append(
+            f"pseudo-databases: {m['pseudo_databases']} ({m['with_questions']} with questions), {m['databases']} databases, "
+            f"{m['tables']} tables, {m['renamed_tables']} renamed to <db_id>__<table>"
+        )
+        for p in m["each"][:20]:
+            lines.append(f"  {p['name']}: {p['members']} databases, {p['tables']} tables, {p['slices']} slices")
+        for name, names in m["collisions"].items():
+            shown = ", ".join(f"{n} ({', '.join(ds)})" for n, ds in list(names.items())[:8])
+            more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+            lines.append(f"  names in several members of {name}: {shown}{more}")
+    if report.get("outside_pseudo_database"):
+        outside = report["outside_pseudo_database"]
+        lines.append(f"skipped {sum(outside.values())} questions on databases outside the pseudo-database: "
+                     + ", ".join(f"{d} ({n})" for d, n in outside.items()))
+    positions = report.get("gold_slice_positions")
+    if positions:
+        for which in ("canonical", "all_slicings"):
+            lines.append(f"gold tables by tenth of slice position ({which.replace('_', ' ')}): "
+                         + " ".join(str(n) for n in positions[which]))
+    if report.get("schema_link_none_share") is not None:
+        lines.append(f"schema-link samples answering None: {report['schema_link_none_share']:.1%}")
+    return lines
 
 
 def format_convert_markdown(report: dict) -> str:
@@ -115,9 +145,12 @@ def format_convert_markdown(report: dict) -> str:
     if red["max_reduction"] is not None:
         lines += ["", f"Schema-link prompts against the full schema: the longest is {red['max_reduction']:.1%} "
                       f"shorter, the p95 {red['p95_reduction']:.1%} shorter."]
-    if "merged" in report:
-        m = report["merged"]
-        lines.append(f"Merged pseudo-database: {m['databases']} databases, {m['tables']} tables ({m['renamed_tables']} renamed).")
+    layout = _layout_lines(report)
+    if layout:
+        lines += ["", "## Slices and pseudo-databases", ""] + [f"- {line}" for line in layout if line]
+    plan = plan_lines(report)
+    if plan:
+        lines += ["", "## Training cost", ""] + [f"- {line.strip()}" for line in plan]
     lines += ["", f"![prompt lengths]({LENGTH_CHART})", ""]
     if report["skipped_records"]:
         lines += ["## Skipped", ""] + [f"- {where(s['file'], s['record'])}: {s['reason']}" for s in report["skipped_records"]]

@@ -74,7 +74,13 @@ def slice_database(
     table_tokens: Callable[[str], int] | None = None,
     order_seed: int | str | None = None,
     label: str = "",
+    components: list[list[str]] | None = None,
 ) -> Slicing:
-    """Slice ``db``: canonical order when ``order_seed`` is None, else a seeded order."""
-    parts = pack_slices(order_tables(db, order_seed), max_tables, max_tokens, table_tokens)
+    """Slice ``db``: canonical order when ``order_seed`` is None, else a seeded order.
+
+    ``components`` replaces the table order (a pseudo-database orders its tables member by member).
+    """
+    if components is None:
+        components = order_tables(db, order_seed)
+    parts = pack_slices(components, max_tables, max_tokens, table_tokens)
     return Slicing(db.db_id, tuple(tuple(s) for s in parts), label or f"t{max_tables or ''}k{max_tokens or ''}")

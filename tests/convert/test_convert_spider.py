@@ -92,7 +92,7 @@ def test_same_seed_gives_byte_identical_output(dk_dir, tmp_path):
         outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert outs[0] == outs[1]
     assert set(outs[0]) == {*(f"{k}.json" for k in KINDS), "dataset_info.json", "questions.jsonl", "stats.json",
-                            "report.md", "prompt_lengths.png"}
+                            "report.md", "prompt_lengths.png", "manifest.json"}
     assert outs[0]["prompt_lengths.png"].startswith(b"\x89PNG")
 
 
@@ -106,21 +106,6 @@ def test_spider_dk_converts_and_reports_its_broken_gold(dk_dir, tmp_path):
         {"file": str(dk_dir / "Spider-DK.json"), "record": 76, "reason": stats["skipped_records"][0]["reason"]}
     ]
     assert "T1.LName  T1.age" not in (tmp_path / "sql_generation.json").read_text()
-
-
-def test_merged_pseudo_database_reports_full_and_sliced_lengths_side_by_side(spider_dir, tmp_path):
-    result = run_convert("spider", "--spider-dir", spider_dir, "--split", "dev", "--limit", "60", "--merge", "45",
-                         "--tables-per-slice", "8", "--out", tmp_path)
-    assert result.exit_code == 0, result.output
-    stats = json.loads((tmp_path / "stats.json").read_text())
-    assert stats["merged"]["databases"] == 45 and stats["merged"]["renamed_tables"] > 0
-    full, sliced = stats["kinds"]["full_schema_link"], stats["kinds"]["schema_link"]
-    assert full["prompt_tokens"]["max"] > 10 * sliced["prompt_tokens"]["max"]
-    assert stats["schema_link_vs_full_schema"]["max_reduction"] > 0.9
-    assert full["over_cutoff"] == 60 and sliced["over_cutoff"] == 0  # the full schema no longer fits 2048
-    lines = {line.split()[0]: line for line in result.output.splitlines() if line.split()}
-    assert str(full["prompt_tokens"]["max"]) in lines["full_schema_link"]
-    assert str(sliced["prompt_tokens"]["max"]) in lines["schema_link"]
 
 
 def test_console_script_help_and_sharegpt_format(dk_dir, tmp_path):
