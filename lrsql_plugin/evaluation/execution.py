@@ -12,7 +12,9 @@ Defences, each sufficient on its own for writes:
 
 Only the first statement of the text runs; the rest is never prepared.  A progress handler
 interrupts a query once its deadline passes, which (unlike a wall-clock wrapper around a
-blocking call) really stops SQLite.  At most ``max_rows`` rows are fetched.
+blocking call) really stops SQLite.  At most ``max_rows`` rows are fetched, and no string or blob
+a query builds may exceed ``MAX_VALUE_BYTES`` (SQLite's length limit), so one call such as
+``zeroblob(1e9)`` or ``printf('%.*c', 1e9, 'x')`` can neither take gigabytes nor outrun the deadline.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _READ_ACTIONS = frozenset(
     {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
 )
 _PROGRESS_EVERY = 1000  # SQLite VM instructions between deadline checks
+MAX_VALUE_BYTES = 32 * 1024 * 1024  # longest string or blob a query may produce ("string or blob too big")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class QueryOutcome:
 def first_statement(sql: str) -> str:
     """The text up to and including the first complete statement's ``;`` (SQLite's own tokenizer decides)."""
     for i, ch in enumerate(sql):
-        if ch == ";" and sqlite3.complete_statement(sql[: i + 1]):
+        # complete_statement refuses a NUL character; SQLite's tokenizer would end the text there anyway
+        if ch == ";" and sqlite3.complete_statement(sql[: i + 1].replace("\x00", " ")):
             return sql[: i + 1]
     return sql
 
@@ -73,6 +77,8 @@ def open_read_only(db_path: str | Path) -> sqlite3.Connection:
     if hasattr(conn, "enable_load_extension"):  # absent when Python's sqlite3 was built without extension support
         conn.enable_load_extension(False)
     conn.execute("PRAGMA query_only = ON")
+    if hasattr(conn, "setlimit"):  # Python >= 3.11
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.set_authorizer(_authorize)
     conn.text_factory = _lenient_text
     return conn
