@@ -32,6 +32,12 @@ def common_options(fn: Callable) -> Callable:
         click.option("--seed", type=int, default=42, show_default=True),
         click.option("--memory-noise", type=float, default=0.0, show_default=True,
                      help="Drop/add a table in each memory with this probability (0 = gold memories, as in the paper)."),
+        click.option("--none-per-question", type=click.IntRange(min=0), default=None,
+                     help="Keep at most K None-answer schema-link samples per question, chosen with --seed; every sample "
+                          "naming a table is kept (default: all, as in the paper)."),
+        click.option("--model-config", default=None,
+                     help="config.json, model folder or architecture name (e.g. qwen2.5-7b-instruct): the report plans "
+                          "peak training memory for it (see lrsql-plan)."),
         click.option("--sql-distractors", type=int, default=0, show_default=True, help="Non-gold tables added to SQL-generation prompts."),
         click.option("--sample-values", type=int, default=0, show_default=True, help="Sample values per column (needs the .sqlite files)."),
         click.option("--no-descriptions", "descriptions", is_flag=True, flag_value=False, default=True, help="Leave BIRD column descriptions out."),

@@ -35,7 +35,9 @@ def schema_link_samples(
     For each slice ``i``: a sample without memory; if gold tables were found in earlier slices,
     the same sample with that memory (in slice order); then slice ``i``'s gold tables join the
     memory.  With ``memory_noise`` > 0 each memory table is dropped, and a non-gold table of the
-    earlier slices added, with that probability (``rng`` required).
+    earlier slices added, with that probability (``rng`` required).  Noise also reaches the slices
+    before the first gold one: there, with that probability, an extra sample carries a false
+    positive (a non-gold table of an earlier slice) as its memory, the commonest inference error.
     """
     gold_low = {g.lower() for g in gold}
     samples, memory = [], []
@@ -44,7 +46,13 @@ def schema_link_samples(
         tables = [_table(schema, n) for n in names]
         target = [n for n in names if n.lower() in gold_low]
         meta = {"db_id": example.db_id, "index": example.index, "slicing": slicing.label, "slice": i}
-        variants = [[]] + ([_noisy(memory, slicing.slices[:i], gold_low, memory_noise, rng)] if memory else [])
+        variants = [[]]
+        if memory:
+            variants.append(_noisy(memory, slicing.slices[:i], gold_low, memory_noise, rng))
+        elif memory_noise > 0 and i > 0:  # before the first gold slice: train on an early false link
+            false_link = _noisy([], slicing.slices[:i], gold_low, memory_noise, rng)
+            if false_link:
+                variants.append(false_link)
         for mem in variants:
             prompt = renderer.schema_link(example.question, tables, mem, example.evidence, part=i + 1, parts=parts)
             samples.append(Sample("schema_link", prompt, format_table_answer(target), {**meta, "memory": mem}))
