@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lrsql-installed
 DEMO_OUT ?= outputs/demo
 
-.PHONY: demo test lint bench install
+.PHONY: demo test lint bench bench-memory install
 
 install: $(STAMP)
 
@@ -25,3 +25,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_eval.py --repeats 15
 	$(PY) bench/bench_inference.py --questions 24 --batch-size 8
+
+# Training memory: schema_link vs full_schema_link recipes (LoRA, QLoRA, checkpointing on/off) with
+# llamafactory-cli, beside the planner; SmolLM2-135M on CPU. On a GPU without a hub, e.g.:
+#   make bench-memory BENCH_MEMORY_ARGS="--architecture qwen2.5-7b-instruct --dataset datasets/spider_merged"
+bench-memory: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_memory.py $(BENCH_MEMORY_ARGS)
