@@ -62,11 +62,17 @@ def test_plan_dataset_gives_both_pairs_and_ratios():
 
 
 def test_cutoff_warning_names_the_full_schema_recipes_when_samples_exceed_their_cutoff():
-    warnings = cutoff_warnings({"schema_link": 621, "full_schema_link": 18000, "full_schema_sql": 500})
+    warnings = cutoff_warnings({"schema_link": 621, "full_schema_link": 40000, "full_schema_sql": 500})
     recipes = {w["recipe"] for w in warnings}
     assert recipes == {"full_schema_link_lora", "full_schema_link_qlora"}
-    assert all(w["longest"] == 18000 and w["cutoff_len"] < 18000 for w in warnings)
-    assert cutoff_warnings({"schema_link": 600, "full_schema_link": 4000}) == []
+    assert all(w["longest"] == 40000 and w["cutoff_len"] < 40000 for w in warnings)
+    lr_sql = cutoff_warnings({"schema_link": 3000})
+    assert lr_sql and {w["kind"] for w in lr_sql} == {"schema_link"}
+
+
+def test_shipped_recipes_do_not_truncate_the_18k_token_merged_schema():
+    # issue 9: the full-schema baselines' cutoff_len 16384 silently cut every ~18k-token sample
+    assert cutoff_warnings({"schema_link": 621, "full_schema_link": 18000, "full_schema_sql": 18000}) == []
 
 
 def test_recipe_cutoff_is_read_from_the_recipe_files(tmp_path):
@@ -80,7 +86,9 @@ def test_cli_prints_the_plan_and_the_truncation_warning():
     result = CliRunner().invoke(plan_main, ["--model-config", "qwen2.5-7b-instruct", "--longest", "621", "--full-longest", "18000"])
     assert result.exit_code == 0, result.output
     assert "lora r16, batch 1, checkpointing on: schema_link 16.2 GiB, full_schema_link 50." in result.output
-    assert "WARNING: recipe full_schema_link_lora has cutoff_len" in result.output
+    assert "WARNING" not in result.output
+    longer = CliRunner().invoke(plan_main, ["--model-config", "qwen2.5-7b-instruct", "--longest", "621", "--full-longest", "40000"])
+    assert "WARNING: recipe full_schema_link_lora has cutoff_len 32768" in longer.output
 
 
 def test_cli_reads_a_config_json_and_a_converted_dataset(tmp_path):
@@ -113,3 +121,20 @@ def test_convert_report_shows_the_estimate_with_a_model_config(tmp_path):
     longest = stats["kinds"]["schema_link"]["total_tokens"]["max"]
     expected = estimate_peak(QWEN, TrainSetup("qlora"), longest).as_dict()["peak_gib"]
     assert stats["memory_plan"]["pairs"]["qlora"]["schema_link"]["peak_gib"] == expected
+
+
+def test_conversion_report_warns_when_a_recipe_would_truncate():
+    from lrsql_plugin.hparams.convert_args import ConvertArguments
+    from lrsql_plugin.report.plan_section import add_plan_sections, plan_lines
+    from lrsql_plugin.tokens import load_token_counter
+
+    kinds = {k: {"samples": 5, "total_tokens": {"max": n}, "tokens_per_epoch": 5 * n}
+             for k, n in (("schema_link", 600), ("sql_generation", 300), ("full_schema_link", 40000),
+                          ("full_schema_sql", 900))}
+    report = add_plan_sections({"kinds": kinds}, None, load_token_counter(None),
+                               ConvertArguments(model_config="qwen2.5-7b-instruct"))
+    lines = plan_lines(report)
+    assert [w["recipe"] for w in report["cutoff_warnings"]] == ["full_schema_link_lora", "full_schema_link_qlora"]
+    assert sum(line.startswith("WARNING: recipe full_schema_link") for line in lines) == 2
+    assert report["memory_plan"]["longest"] == {"schema_link": 600, "full_schema_link": 40000}
+    assert "tokens per epoch: schema_link 3,000 vs full_schema_link 200,000" in "\n".join(lines)
