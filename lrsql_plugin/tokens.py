@@ -4,12 +4,20 @@ The approximation counts words, numbers and single punctuation marks (``\\w+|[^\
 tracks BPE token counts of SQL DDL and English prompts within roughly ±25%, plus 16 tokens for the
 chat template's markers.  With a tokenizer that has a chat template, a sample is counted exactly as
 ``apply_chat_template`` lays it out (system, user, assistant).  Reports say which was used.
+
+Counting many samples (``TokenCounter.samples``) with a tokenizer is fast and still exact: the
+schema part of a prompt (the alpaca ``input``) repeats across questions, so it is counted once per
+distinct text; the chat template is rendered once with placeholders to find its fixed parts; the
+short per-sample parts are tokenized in batches.  Special tokens and a line break before the schema
+are token boundaries, so the parts add up; the first sample of every distinct schema text is
+checked against a full ``apply_chat_template`` count, and a schema text that does not add up is
+counted the slow way for all its samples.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _APPROX = re.compile(r"\w+|[^\w\s]")
@@ -27,6 +35,19 @@ class TokenCounter:
     description: str
     text: Callable[[str], int]
     sample: Callable[[str, str, str], tuple[int, int]]
+    # (system, instruction, input, output) per sample -> (prompt, total) per sample, exact and batched
+    batch: Callable[[Sequence[tuple[str, str, str, str]]], list[tuple[int, int]]] | None = None
+
+    def samples(self, items: Sequence[tuple[str, str, str, str]]) -> list[tuple[int, int]]:
+        """(prompt, total) tokens of many samples given as (system, instruction, input, output)."""
+        if self.batch is not None:
+            return self.batch(items)
+        return [self.sample(system, join_user(instruction, inp), out) for system, instruction, inp, out in items]
+
+
+def join_user(instruction: str, input_text: str) -> str:
+    """The user message as LLaMA-Factory's alpaca converter joins instruction and input."""
+    return f"{instruction}\n{input_text}" if input_text else instruction
 
 
 def load_token_counter(tokenizer: str | None) -> TokenCounter:
@@ -58,4 +79,58 @@ def load_token_counter(tokenizer: str | None) -> TokenCounter:
         total = len(tok.apply_chat_template(full, tokenize=True, return_dict=True)["input_ids"])
         return prompt, total
 
-    return TokenCounter(f"tokenizer {tokenizer}", count, exact_sample)
+    frame = _chat_frame(tok)
+
+    def batch(items: Sequence[tuple[str, str, str, str]]) -> list[tuple[int, int]]:
+        if frame is None:
+            return [exact_sample(sy, join_user(ins, inp), out) for sy, ins, inp, out in items]
+        prefix, after_system, gen_tail, answer_head, answer_tail = frame
+
+        def lengths(texts: list[str]) -> list[int]:
+            out: list[int] = []
+            for start in range(0, len(texts), 2048):
+                enc = tok(texts[start : start + 2048], add_special_tokens=False)["input_ids"]
+                out += [len(ids) for ids in enc]
+            return out
+
+        heads = lengths([prefix + sy + after_system + ins + ("\n" if inp else "") for sy, ins, inp, _ in items])
+        answers = lengths([answer_head + out + answer_tail for *_, out in items])
+        gen = count(gen_tail)
+        schema = {text: count(text) for text in {inp for _, _, inp, _ in items}}
+        result = [(h + schema[inp] + gen, h + schema[inp] + a) for h, a, (_, _, inp, _) in zip(heads, answers, items)]
+        checked: dict[str, bool] = {}
+        for i, (sy, ins, inp, out) in enumerate(items):
+            if inp not in checked:
+                checked[inp] = exact_sample(sy, join_user(ins, inp), out) == result[i]
+            if not checked[inp]:
+                result[i] = exact_sample(sy, join_user(ins, inp), out)
+        return result
+
+    return TokenCounter(f"tokenizer {tokenizer}", count, exact_sample, batch)
+
+
+_SENTINELS = ("\ue000SYSTEM\ue000", "\ue000USER\ue000", "\ue000ANSWER\ue000")
+
+
+def _chat_frame(tok) -> tuple[str, str, str, str, str] | None:  # noqa: ANN001
+    """The chat template's fixed text around system, user and answer, or None when it is not a plain frame."""
+    if not tok.chat_template:
+        return None
+    system, user, answer = _SENTINELS
+    msgs = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    try:
+        prompt = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+        full = tok.apply_chat_template([*msgs, {"role": "assistant", "content": answer}], tokenize=False)
+    except Exception:  # noqa: BLE001 - any template that cannot render placeholders is counted the slow way
+        return None
+    if not isinstance(prompt, str) or not isinstance(full, str):
+        return None
+    if prompt.count(system) != 1 or prompt.count(user) != 1 or full.count(answer) != 1:
+        return None
+    prefix, rest = prompt.split(system)
+    after_system, gen_tail = rest.split(user)
+    head = prefix + system + after_system + user
+    if not full.startswith(head):
+        return None
+    answer_head, answer_tail = full[len(head) :].split(answer)
+    return prefix, after_system, gen_tail, answer_head, answer_tail

@@ -45,35 +45,41 @@ def common_options(fn: Callable) -> Callable:
         click.option("--cutoff-len", type=int, default=2048, show_default=True, help="Report samples longer than this (LLaMA-Factory cutoff_len)."),
         click.option("--tokenizer", default=None, help="Tokenizer path/name for exact token counts (default: approximation)."),
         click.option("--merge", type=int, default=0, show_default=True,
-                     help="Link against one pseudo-database of this many databases (the paper's setting; 0 = off)."),
+                     help="Pseudo-databases of N databases each, formed from the whole schema file with the seed "
+                          "(the paper's setting); each question links inside the one holding its database (0 = off)."),
+        click.option("--merge-dbs", type=click.Path(dir_okay=False), default=None,
+                     help="File of db_ids, one per line: exactly these form one pseudo-database; other questions are skipped."),
         click.option("--templates-dir", type=click.Path(exists=True, file_okay=False), default=None, help="Replacement Jinja templates."),
         click.option("--limit", type=int, default=None, help="Only the first N questions."),
         click.option("--prefix", default="lrsql", show_default=True, help="Dataset name prefix in dataset_info.json."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
+        click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out (refused otherwise)."),
     ]
     return functools.reduce(lambda f, opt: opt(f), reversed(options), fn)
 
-        click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out (refused otherwise)."),
 
 def output_names() -> list[str]:
     """Every file a conversion writes into --out (checked for leftovers of an earlier run)."""
     from lrsql_plugin.convert import LENGTH_CHART
+    from lrsql_plugin.manifest import MANIFEST
     from lrsql_plugin.samples.builders import KINDS
 
-    return [f"{k}.json" for k in KINDS] + ["dataset_info.json", "questions.jsonl", "stats.json", "report.md", LENGTH_CHART]
+    return [f"{k}.json" for k in KINDS] + [
+        "dataset_info.json", "questions.jsonl", "stats.json", "report.md", LENGTH_CHART, MANIFEST,
+    ]
 
 
 def run(load: Callable[[], object], out: str, quiet: bool, overwrite: bool = False, **kwargs: object) -> None:
     """Check --out and --tokenizer, load, convert, write, report; a fatal error exits 2 having written nothing."""
     from lrsql_plugin.convert import convert, format_convert_report, write_outputs
-
-    if kwargs.get("tokens_per_slice") == 0:
-        kwargs["tokens_per_slice"] = None
     from lrsql_plugin.inference.preflight import check_tokenizer
-    try:
+
     check_output_dir(out, output_names(), overwrite=overwrite)
     if kwargs.get("tokenizer"):
         check_tokenizer(str(kwargs["tokenizer"]), "--tokenizer")
+    if kwargs.get("tokens_per_slice") == 0:
+        kwargs["tokens_per_slice"] = None
+    try:
         args = ConvertArguments(**kwargs)
         data = load()
         result = convert(data, args, progress=not quiet)

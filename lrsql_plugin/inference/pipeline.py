@@ -53,10 +53,16 @@ class Prediction:
     sql_answer: str
     sql: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds of this question's chunk, per stage
+    # Merged mode: the schema linked against and the names linked there (before mapping to the own database).
+    link_schema: str | None = None
+    link_schema_tables: list[str] | None = None
 
     def record(self) -> dict:
         """The deterministic part (everything but timings), as written to predictions.jsonl."""
-        return {
+        merged = {} if self.link_schema is None else {
+            "link_schema": self.link_schema, "link_schema_tables": self.link_schema_tables,
+        }
+        return {**merged, 
             "index": self.index,
             "db_id": self.db_id,
             "question": self.question,
@@ -74,6 +80,8 @@ class PipelineSettings:
     link_max_new_tokens: int = 64
     sql_max_new_tokens: int = 256
     gold_tables: bool = False  # skip stage 1 and give the SQL model the gold tables (upper bound)
+    link_only: bool = False  # stop after stage 1 (linking metrics need no SQL model and no database)
+    full_schema_link: bool = False  # stage 1 is one full-schema prompt per question (the baseline link model)
 
 
 class LinkContext(NamedTuple):
@@ -118,20 +126,23 @@ class TwoStagePipeline:
     def run_batch(self, questions: Sequence[InferenceQuestion]) -> list[Prediction]:
         """Predictions for a chunk of questions, in the chunk's order (a chunk may hold any number)."""
         t0 = time.perf_counter()
+        raw: dict[int, tuple[str, list[str]] | None] = {q.index: None for q in questions}
         if self.settings.gold_tables:
             linked = {q.index: list(q.gold_tables or ()) for q in questions}
             answers: dict[int, list[str]] = {q.index: [] for q in questions}
             slicings: dict[int, list[list[str]]] = {q.index: [] for q in questions}
         else:
-            linked, answers, slicings = self._link(questions)
+            linked, answers, slicings, raw = self._link(questions)
         t1 = time.perf_counter()
         prompts, fallback = [], {}
-        for q in questions:
+        for q in questions if not self.settings.link_only else ():
             db = self.databases[q.db_id]
             tables = db.subset(linked[q.index])
             fallback[q.index] = not tables
             prompts.append(self.renderer_for(q.db_id).sql_generation(q.question, tables or db.tables, q.evidence))
         sql_answers = self.engine.generate(prompts, SQL_GENERATION, self.settings.sql_max_new_tokens) if prompts else []
+        if self.settings.link_only:
+            sql_answers, fallback = [""] * len(questions), {q.index: False for q in questions}
         t2 = time.perf_counter()
         return [
             Prediction(
@@ -145,6 +156,8 @@ class TwoStagePipeline:
                 sql_answer=ans,
                 sql=first_sql_statement(ans),
                 timings={"schema_link_s": round(t1 - t0, 4), "sql_generation_s": round(t2 - t1, 4)},
+                link_schema=raw[q.index][0] if raw[q.index] else None,
+                link_schema_tables=raw[q.index][1] if raw[q.index] else None,
             )
             for q, ans in zip(questions, sql_answers)
         ]
@@ -154,6 +167,12 @@ class TwoStagePipeline:
     def _link(self, questions: Sequence[InferenceQuestion]):
         """Stage 1 in waves by slice position; every wave is one engine call over the whole chunk."""
         context = {q.index: self.link_context(q) for q in questions}
+        full = self.settings.full_schema_link
+        if full:  # one "slice": the whole schema, rendered as the full-schema baseline's prompt
+            context = {
+                i: LinkContext(c.database, c.renderer, Slicing(c.slicing.db_id, (tuple(c.database.table_names),), "full"))
+                for i, c in context.items()
+            }
         linked: dict[int, list[str]] = {q.index: [] for q in questions}
         answers: dict[int, list[str]] = {q.index: [] for q in questions}
         depth = max((len(c.slicing.slices) for c in context.values()), default=0)
@@ -163,12 +182,20 @@ class TwoStagePipeline:
             for q in active:
                 db, renderer, slicing = context[q.index]
                 tables = [db.table(n) for n in slicing.slices[i]]
-                prompts.append(
-                    renderer.schema_link(q.question, tables, linked[q.index], q.evidence, part=i + 1, parts=len(slicing.slices))
-                )
+                if full:
+                    prompts.append(renderer.schema_link(q.question, tables, evidence=q.evidence))
+                else:
+                    prompts.append(renderer.schema_link(
+                        q.question, tables, linked[q.index], q.evidence, part=i + 1, parts=len(slicing.slices)
+                    ))
             for q, ans in zip(active, self.engine.generate(prompts, SCHEMA_LINK, self.settings.link_max_new_tokens)):
                 answers[q.index].append(ans)
                 linked[q.index] += parse_table_answer(ans, list(context[q.index].slicing.slices[i]))
         mapped = {q.index: list(self.map_linked(q, linked[q.index])) for q in questions}
         slices = {q.index: [list(s) for s in context[q.index].slicing.slices] for q in questions}
-        return mapped, answers, slices
+        raw = {
+            q.index: (context[q.index].database.db_id, linked[q.index])
+            if context[q.index].database is not self.databases.get(q.db_id) else None
+            for q in questions
+        }
+        return mapped, answers, slices, raw

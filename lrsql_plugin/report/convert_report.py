@@ -32,11 +32,10 @@ def build_convert_report(
 ) -> dict:
     kinds = {}
     for kind in KINDS:
-        prompt, total = [], []
-        for s in samples.get(kind, []):
-            p, t = counter.sample(s.prompt.system, s.prompt.user, s.output)
-            prompt.append(p)
-            total.append(t)
+        counts = counter.samples(
+            [(s.prompt.system, s.prompt.instruction, s.prompt.input, s.output) for s in samples.get(kind, [])]
+        )
+        prompt, total = [p for p, _ in counts], [t for _, t in counts]
         kinds[kind] = {
             "samples": len(prompt),
             "prompt_tokens": {"p50": percentile(prompt, 50), "p95": percentile(prompt, 95), "max": max(prompt, default=0)},

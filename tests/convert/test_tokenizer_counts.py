@@ -41,3 +41,25 @@ def test_token_budget_slicing_keeps_every_slice_under_budget(dk_dir, tiny_model_
         tables = r["input"].count("CREATE TABLE")
         n = len(tok(r["input"], add_special_tokens=False)["input_ids"])
         assert n <= budget + 2 * tables or tables == 1, (n, tables)  # per-table counts add up to the slice
+
+
+def test_batched_exact_counts_equal_per_sample_chat_template_counts(shared_data, tiny_model_dir):
+    """The fast counter (schema texts counted once, batched short parts) is exact on a paper-style conversion."""
+    from lrsql_plugin.convert import convert
+    from lrsql_plugin.hparams.convert_args import ConvertArguments
+    from lrsql_plugin.sources.spider import load_spider
+    from lrsql_plugin.tokens import join_user, load_token_counter
+
+    paper = shared_data / "lrsql-paper" / "dataset2"
+    data = load_spider(shared_data / "spider", questions=[paper / "val.json"])
+    args = ConvertArguments(tables_per_slice=[], tokens_per_slice=950, tokenizer=str(tiny_model_dir), limit=25,
+                            merge_dbs=str(paper / "databases.txt"), sql_distractors=1, memory_noise=0.3)
+    result = convert(data, args, progress=False)
+    assert len(result.questions[0]["slices"]) == 10  # the paper's setting: 10 slices at a 950-token budget
+    counter = load_token_counter(str(tiny_model_dir))
+    items = [(s.prompt.system, s.prompt.instruction, s.prompt.input, s.output)
+             for kind in result.samples.values() for s in kind]
+    assert len(items) > 400
+    fast = counter.samples(items)
+    slow = [counter.sample(sy, join_user(ins, inp), out) for sy, ins, inp, out in items]
+    assert fast == slow
