@@ -22,8 +22,21 @@ from lrsql_plugin.cli.guards import check_output_dir, guarded_command, remove_ou
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation.evaluate import EvalResult, evaluate
 from lrsql_plugin.evaluation.inputs import EvalItem, pair, read_gold, read_jsonl, read_predictions
-from lrsql_plugin.evaluation.report import OUTPUT_FILES, summary_table, write_report
-from lrsql_plugin.hparams.eval_args import DEFAULT_MAX_ROWS, SEMANTICS, EvalArguments
+from lrsql_plugin.evaluation.report import (
+    OUTPUT_FILES,
+    fallback_stats,
+    gold_error_reasons,
+    official_table,
+    summary_table,
+    write_report,
+)
+from lrsql_plugin.hparams.eval_args import (
+    DEFAULT_MAX_ROWS,
+    ETYPES,
+    GOLD_ERROR_LIMIT,
+    SEMANTICS,
+    EvalArguments,
+)
 from lrsql_plugin.schema.model import Database
 from lrsql_plugin.sources.spider_tables import load_tables_json
 
@@ -85,9 +98,13 @@ def evaluate_and_write(
     progress: bool = True,
     replace: Sequence[str] = (),
 ) -> EvalResult:
-    """Score the items, write the outputs into ``out_dir`` (if given) and print the summary table.
+    """Score the items, write the outputs into ``out_dir`` (if given) and print the summary table
+    (and, with EM, the official layout).
 
-    Raises InputError before anything is written when a db_id is unknown or its database is missing.
+    Raises InputError before anything is written when a db_id is unknown, a database is missing (unless
+    ``settings.skip_missing_db``) or broken.  When more than GOLD_ERROR_LIMIT of the questions have a
+    failing gold query, the outputs are written, the failures listed on stderr, and the process exits
+    with code 3 unless ``settings.allow_gold_errors``.
     """
     result = evaluate(
         items, db_root, settings, schemas=schemas, tables_file=tables_file or "tables.json", progress=progress
@@ -101,8 +118,23 @@ def evaluate_and_write(
         f"max_rows={s.max_rows} workers={s.workers} databases={len(result.databases)} ({result.db_root})"
     )
     click.echo(summary_table(result))
-    ex = "n/a" if result.ex is None else f"{100 * result.ex:.2f}%"
-    click.echo(f"EX {ex} over {result.overall.scored} scored questions; {len(result.gold_errors)} gold error(s) excluded")
+    if s.computes_em and s.semantics == "spider":
+        click.echo(official_table(result))
+    if s.computes_ex:
+        ex = "n/a" if result.ex is None else f"{100 * result.ex:.2f}%"
+        click.echo(f"EX {ex} over {result.overall.scored} scored questions; {len(result.gold_errors)} gold error(s) excluded")
+        if result.gold_errors:
+            click.echo("gold errors by reason: " + ", ".join(f"{r}: {n}" for r, n in gold_error_reasons(result).items()))
+    if s.computes_em:
+        em = "n/a" if result.overall.em is None else f"{100 * result.overall.em:.2f}%"
+        click.echo(f"EM {em} over {result.overall.em_scored} questions; "
+                   f"{len(result.em_gold_errors)} gold quer(ies) outside the official grammar excluded")
+    fb = fallback_stats(result)
+    if fb["recorded"]:
+        click.echo(f"full-schema fallback: {fb['count']} of {fb['recorded']} questions ({100 * fb['rate']:.1f}%)")
+    if result.skipped_missing:
+        click.echo(f"--skip-missing-db: {result.skipped_count} question(s) left out, no database for "
+                   + ", ".join(f"{d} ({len(v)})" for d, v in sorted(result.skipped_missing.items())))
     if result.linking is not None:
         link = result.linking
         click.echo(
@@ -111,10 +143,20 @@ def evaluate_and_write(
         )
     if written:
         click.echo(f"wrote {', '.join(str(p) for p in written.values())}")
+    if s.computes_ex and result.gold_error_rate > GOLD_ERROR_LIMIT and not s.allow_gold_errors:
+        lines = [f"  index {e.index} ({e.item.db_id}; {e.item.source}, {e.item.record}): {e.message}" for e in result.gold_errors]
+        click.echo(
+            f"lrsql-eval: error: {len(result.gold_errors)} of {len(result.examples)} questions "
+            f"({100 * result.gold_error_rate:.1f}%, more than {GOLD_ERROR_LIMIT:.0%}) have a failing gold query; "
+            "EX would be computed on the rest only. Fix the gold or the databases, or pass --allow-gold-errors. "
+            "Failing gold queries:\n" + "\n".join(lines), err=True,
+        )
+        sys.exit(EXIT_GOLD_ERRORS)
     return result
 
 
 _PATH = click.Path(path_type=Path)
+EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
 
 
 @click.command(cls=guarded_command("lrsql-eval"), context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,14 +164,23 @@ _PATH = click.Path(path_type=Path)
 @click.option("--pred", type=_PATH, help="Predictions: one SQL per line, or BIRD's prediction JSON.")
 @click.option("--db", type=_PATH, help="Database folder holding <db_id>/*.sqlite.")
 @click.option("--table", type=_PATH, help="tables.json; db_ids not in it are rejected.")
-@click.option("--etype", type=click.Choice(["exec"]), default="exec", show_default=True,
-              help="Evaluation type; only execution accuracy is computed (flag kept for the official command line).")
+@click.option("--etype", type=click.Choice(ETYPES), default="exec", show_default=True,
+              help="exec: execution accuracy (EX); match: exact-set match (EM, needs --table); all: both.")
 @click.option("--out", type=_PATH, help="Output folder for metrics.json, per_example.jsonl, report.md and the chart.")
 @click.option("--jsonl", type=_PATH, help="Our JSONL: {db_id, question, gold, prediction, predicted_tables?, gold_tables?}.")
 @click.option("--spider-dir", type=_PATH, help="Spider folder: database/, tables.json and dev.json as defaults.")
 @click.option("--bird-dir", type=_PATH, help="BIRD dev folder: dev_databases/, dev_tables.json, dev.json; implies --semantics bird.")
 @click.option("--semantics", type=click.Choice(SEMANTICS), help="EX semantics (default spider, bird with --bird-dir).")
-@click.option("--keep-distinct", is_flag=True, help="Spider semantics: do not remove DISTINCT from the queries.")
+@click.option("--keep-distinct", "--keep_distinct", "keep_distinct", is_flag=True,
+              help="Spider semantics: do not remove DISTINCT from the queries.")
+@click.option("--plug-value", "--plug_value", "plug_value", is_flag=True,
+              help="EX: try the gold's values in the prediction's value slots (the official --plug_value).")
+@click.option("--progress_bar_for_each_datapoint", "progress_each", is_flag=True,
+              help="Accepted for the official command line: shows the progress bar.")
+@click.option("--allow-gold-errors", is_flag=True,
+              help=f"Do not exit with code 3 when more than {GOLD_ERROR_LIMIT:.0%} of the gold queries fail.")
+@click.option("--skip-missing-db", is_flag=True,
+              help="Score only the questions whose database exists; the others are counted and listed.")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per query before it is stopped.")
 @click.option("--workers", type=int, help="Parallel workers [default: min(4, CPUs)].")
 @click.option("--max-rows", type=int, default=DEFAULT_MAX_ROWS, show_default=True,
@@ -172,7 +223,8 @@ _PATH = click.Path(path_type=Path)
 def main(
     gold: Path | None, pred: Path | None, db: Path | None, table: Path | None, etype: str, out: Path | None,
     jsonl: Path | None, spider_dir: Path | None, bird_dir: Path | None, semantics: str | None,
-    keep_distinct: bool, timeout: float, workers: int | None, max_rows: int, progress: bool, **inference: object,
+    keep_distinct: bool, timeout: float, workers: int | None, max_rows: int, progress: bool, plug_value: bool,
+    progress_each: bool, allow_gold_errors: bool, skip_missing_db: bool, **inference: object,
 ) -> None:
     """Execution accuracy (EX) of SQL predictions, with hardness buckets and safe, time-limited execution.
 
@@ -182,10 +234,12 @@ def main(
     try:
         settings = EvalArguments(
             semantics=semantics or ("bird" if bird_dir else "spider"), keep_distinct=keep_distinct, timeout=timeout,
-            max_rows=max_rows, **({"workers": workers} if workers is not None else {}),
+            max_rows=max_rows, etype=etype, plug_value=plug_value, skip_missing_db=skip_missing_db,
+            allow_gold_errors=allow_gold_errors, **({"workers": workers} if workers is not None else {}),
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from e
+    progress = progress or progress_each
     flags = {k: str(v) if isinstance(v, Path) else v for k, v in click.get_current_context().params.items() if v is not None}
     overwrite, resume = bool(inference.pop("overwrite")), bool(inference["resume"])
     if overwrite and resume:
@@ -197,6 +251,8 @@ def main(
     try:
         paths = resolve_paths(db, table, gold, spider_dir, bird_dir)
         items = load_items(paths, pred, jsonl)
+        if settings.computes_em and paths.tables is None:
+            raise click.UsageError(f"--etype {etype} computes exact-set match, which needs the schemas: give --table (or --spider-dir)")
         schemas = load_tables_json(paths.tables) if paths.tables else None
         evaluate_and_write(
             items, paths.db_root, settings, out, schemas=schemas, tables_file=paths.tables, flags=flags, progress=progress,
@@ -259,6 +315,7 @@ def run_inference_then_evaluate(
             EvalItem(
                 db_id=ex.db_id, gold=ex.sql, prediction=rec["sql"], question=ex.question, difficulty=ex.difficulty,
                 predicted_tables=None if args.gold_tables else tuple(rec["linked_tables"]),
+                fallback=None if args.gold_tables else bool(rec.get("fallback")),
                 source=ex.source_file, record=f"record {ex.index + 1}",
             )
             for ex, rec in zip(examples, records)

@@ -1,4 +1,5 @@
-"""The Python API: score a list of items by execution, with hardness / difficulty buckets and linking metrics."""
+"""The Python API: score a list of items by execution (EX) and exact-set match (EM), with hardness /
+difficulty buckets and linking metrics."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
+from lrsql_plugin.evaluation.exact_match import EMSchema, EMVerdict, exact_match, gold_em_error
 from lrsql_plugin.evaluation.execution import QueryOutcome, QueryRunner
 from lrsql_plugin.evaluation.hardness import HardnessError, spider_hardness
-from lrsql_plugin.evaluation.inputs import EvalItem, locate_databases
+from lrsql_plugin.evaluation.inputs import EvalItem, find_databases
 from lrsql_plugin.evaluation.linking import LinkingScores, linking_scores
 from lrsql_plugin.evaluation.semantics import (
     bird_results_equal,
     has_order_by,
     join_spaced_comparisons,
+    plugged_predictions,
     remove_distinct,
     spider_results_equal,
 )
@@ -28,6 +31,7 @@ from lrsql_plugin.schema.gold_tables import GoldTableError, parse_sqlite, refere
 from lrsql_plugin.schema.model import Database
 
 OUTCOMES = ("match", "mismatch", "prediction_error", "timeout", "gold_error")
+NOT_RUN = "not_run"  # --etype match: nothing was executed
 UNKNOWN_BUCKET = "unknown"
 
 
@@ -40,10 +44,16 @@ class ExampleResult:
     outcome: str
     message: str = ""
     hardness: str | None = None
+    exact: EMVerdict | None = None  # EM verdict; None when EM was not computed or the gold has none
+    exact_error: str = ""  # why the gold has no EM verdict
 
     @property
     def match(self) -> bool:
         return self.outcome == "match"
+
+    @property
+    def exact_match(self) -> bool | None:
+        return None if self.exact is None else self.exact.match
 
     @property
     def reason(self) -> str:
@@ -58,20 +68,30 @@ class BucketScore:
 
     total: int
     counts: Mapping[str, int]
+    em_match: int = 0
+    em_scored: int = 0  # items with an EM verdict (the gold reads into the official components)
 
     @property
     def scored(self) -> int:
-        """The EX denominator: every outcome except a gold query that fails."""
-        return self.total - self.counts.get("gold_error", 0)
+        """The EX denominator: every outcome except a gold query that fails (or nothing executed)."""
+        return self.total - self.counts.get("gold_error", 0) - self.counts.get(NOT_RUN, 0)
 
     @property
     def ex(self) -> float | None:
         return self.counts.get("match", 0) / self.scored if self.scored else None
 
+    @property
+    def em(self) -> float | None:
+        return self.em_match / self.em_scored if self.em_scored else None
+
     @classmethod
     def of(cls, examples: Sequence[ExampleResult]) -> BucketScore:
         found = Counter(e.outcome for e in examples)
-        return cls(total=len(examples), counts={o: found.get(o, 0) for o in OUTCOMES})
+        counts = {o: found.get(o, 0) for o in OUTCOMES}
+        if found.get(NOT_RUN):
+            counts[NOT_RUN] = found[NOT_RUN]
+        verdicts = [e.exact_match for e in examples if e.exact_match is not None]
+        return cls(total=len(examples), counts=counts, em_match=sum(verdicts), em_scored=len(verdicts))
 
 
 @dataclass
@@ -83,6 +103,7 @@ class EvalResult:
     linking: LinkingScores | None
     linking_skipped: int
     seconds: float
+    skipped_missing: dict[str, list[EvalItem]] = field(default_factory=dict)  # --skip-missing-db: db_id -> items left out
 
     @property
     def bucket_kind(self) -> str:
@@ -113,6 +134,19 @@ class EvalResult:
     @property
     def gold_errors(self) -> list[ExampleResult]:
         return [e for e in self.examples if e.outcome == "gold_error"]
+
+    @property
+    def gold_error_rate(self) -> float:
+        return len(self.gold_errors) / len(self.examples) if self.examples else 0.0
+
+    @property
+    def em_gold_errors(self) -> list[ExampleResult]:
+        """Items whose gold query has no EM verdict (outside the official grammar), left out of EM."""
+        return [e for e in self.examples if e.exact_error]
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(len(v) for v in self.skipped_missing.values())
 
 
 class _OnceCache:
@@ -152,10 +186,30 @@ class _Judge:
     dev, for one, has 1034 questions but only 563 distinct gold queries.
     """
 
-    def __init__(self, runner: QueryRunner, settings: EvalArguments, databases: dict[str, list[Path]]) -> None:
+    def __init__(
+        self, runner: QueryRunner, settings: EvalArguments, databases: dict[str, list[Path]],
+        schemas: Mapping[str, Database] | None = None,
+    ) -> None:
         self.runner, self.settings, self.databases = runner, settings, databases
         self.gold_results = _OnceCache()
         self.golds: dict[str, _Gold] = {}  # a race only computes an entry twice
+        self.schemas = schemas or {}
+        self.em_schemas: dict[str, EMSchema] = {}
+
+    def _exact(self, item: EvalItem) -> tuple[EMVerdict | None, str]:
+        """(EM verdict, why the gold has none) when EM is computed."""
+        if not self.settings.computes_em:
+            return None, ""
+        schema = self.em_schemas.get(item.db_id)
+        if schema is None:
+            schema = self.em_schemas[item.db_id] = EMSchema.of(self.schemas[item.db_id])
+        error = gold_em_error(item.gold, schema)
+        if error:
+            return None, error
+        if item.prediction_error:
+            verdict = exact_match(item.gold, "", schema)
+            return EMVerdict(False, f"prediction error: {item.prediction_error}", verdict.partial if verdict else {}), ""
+        return exact_match(item.gold, item.prediction, schema), ""
 
     def _prepare(self, sql: str) -> str:
         if self.settings.semantics == "bird":
@@ -181,11 +235,25 @@ class _Judge:
 
     def __call__(self, index: int, item: EvalItem) -> ExampleResult:
         gold = self._gold(item.gold)
+        exact, exact_error = self._exact(item)
 
         def verdict(outcome: str, message: str = "") -> ExampleResult:
-            return ExampleResult(index, item, outcome, message, gold.hardness)
+            return ExampleResult(index, item, outcome, message, gold.hardness, exact, exact_error)
 
-        pred_sql = self._prepare(item.prediction)
+        if not self.settings.computes_ex:
+            return verdict(NOT_RUN)
+        if self.settings.plug_value and not item.prediction_error:
+            first: ExampleResult | None = None
+            for candidate in plugged_predictions(item.gold, item.prediction):
+                result = self._execute(gold, candidate, item, verdict)
+                if result.match:
+                    return result
+                first = first or result
+            return first or self._execute(gold, item.prediction, item, verdict)
+        return self._execute(gold, item.prediction, item, verdict)
+
+    def _execute(self, gold: _Gold, prediction: str, item: EvalItem, verdict: Callable[..., ExampleResult]) -> ExampleResult:
+        pred_sql = self._prepare(prediction)
         for db_path in self.databases[item.db_id]:
             expected = self.gold_results.get((db_path, gold.sql), lambda p=db_path: self.runner.run(p, gold.sql))
             if expected.status != "ok":
@@ -222,17 +290,23 @@ def evaluate(
 ) -> EvalResult:
     """Execute and compare every item's gold and prediction on ``db_root/<db_id>/*.sqlite``.
 
-    Databases are checked before anything runs (InputError for an unknown db_id when ``schemas``
-    is given, or a missing database).  Results keep the items' order.
+    Databases are checked before anything runs, every problem in one InputError: db_ids unknown to
+    ``schemas`` (when given), missing databases (unless ``settings.skip_missing_db``: their items are
+    then left out and listed in ``skipped_missing``) and files that are not valid SQLite databases.
+    EM (``settings.etype`` match / all) needs ``schemas``.  Results keep the items' order; each
+    keeps its index in ``items``.
     """
     settings = settings or EvalArguments()
+    if settings.computes_em and schemas is None:
+        raise ValueError("exact-set match needs the database schemas (tables.json)")
     started = time.monotonic()
-    databases = locate_databases(items, db_root, schemas, tables_file)
+    databases, skipped = find_databases(items, db_root, schemas, tables_file, skip_missing=settings.skip_missing_db)
+    indexed = [(i, item) for i, item in enumerate(items) if item.db_id not in skipped]
     with QueryRunner(settings.timeout, settings.max_rows) as runner:
-        judge = _Judge(runner, settings, databases)
+        judge = _Judge(runner, settings, databases, schemas)
         with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrsql-eval") as pool:
-            verdicts = pool.map(judge, range(len(items)), items)
-            examples = list(tqdm(verdicts, total=len(items), desc="lrsql-eval", unit="q", disable=not progress))
+            verdicts = pool.map(judge, [i for i, _ in indexed], [item for _, item in indexed])
+            examples = list(tqdm(verdicts, total=len(indexed), desc="lrsql-eval", unit="q", disable=not progress))
     linked = [(e.item.predicted_tables, _gold_tables(e.item)) for e in examples if e.item.predicted_tables is not None]
     # items whose gold tables are neither given nor derivable from an unparsable gold are left out
     return EvalResult(
@@ -243,4 +317,5 @@ def evaluate(
         linking=linking_scores((p, g) for p, g in linked if g is not None),
         linking_skipped=sum(g is None for _, g in linked),
         seconds=time.monotonic() - started,
+        skipped_missing=skipped,
     )

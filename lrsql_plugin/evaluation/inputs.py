@@ -40,6 +40,7 @@ class EvalItem:
     source: str = ""
     record: str = ""  # where in ``source``, as InputError's record: "line 3", "record 1", "key 2"
     prediction_error: str = ""  # why the prediction cannot run (e.g. not UTF-8): scored 0 with this reason
+    fallback: bool | None = None  # inference gave the SQL model the full schema (nothing linked); None: not recorded
 
 
 @dataclass(frozen=True)
@@ -223,12 +224,15 @@ def read_jsonl(path: str | Path) -> list[EvalItem]:
             if value is not None and not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
                 raise InputError(str(path), f"{key!r} must be a list of table names", record=where)
             tables[key] = tuple(value) if value is not None else None
+        fallback = rec.get("fallback")
+        if fallback is not None and not isinstance(fallback, bool):
+            raise InputError(str(path), "'fallback' must be true or false", record=where)
         error = utf8_error(rec["prediction"])
         items.append(
             EvalItem(
                 db_id=rec["db_id"], gold=rec["gold"], prediction="" if error else rec["prediction"], prediction_error=error,
                 question=str(rec.get("question", "")), difficulty=str(rec.get("difficulty", "")),
-                source=str(path), record=where, **tables,
+                source=str(path), record=where, fallback=fallback, **tables,
             )
         )
     if not items:
@@ -239,20 +243,106 @@ def read_jsonl(path: str | Path) -> list[EvalItem]:
 def locate_databases(
     items: Sequence[EvalItem], db_root: str | Path, schemas: Mapping[str, Database] | None = None, tables_file: str | Path = "tables.json"
 ) -> dict[str, list[Path]]:
-    """The ``.sqlite`` files of every db_id the items use; unknown db_ids and missing databases are InputErrors."""
+    """The ``.sqlite`` files of every db_id the items use; unknown db_ids, missing and broken databases are InputErrors."""
+    found, _ = find_databases(items, db_root, schemas, tables_file)
+    return found
+
+
+def find_databases(
+    items: Sequence[EvalItem],
+    db_root: str | Path,
+    schemas: Mapping[str, Database] | None = None,
+    tables_file: str | Path = "tables.json",
+    skip_missing: bool = False,
+) -> tuple[dict[str, list[Path]], dict[str, list[EvalItem]]]:
+    """(db_id -> its ``.sqlite`` files, db_id -> the items left out because it has none).
+
+    Every problem is reported at once, in one InputError: all db_ids unknown to ``tables_file``, all
+    db_ids without a database (unless ``skip_missing``, which leaves their items out instead), and
+    every file that is not a valid SQLite database (an empty, truncated or foreign file would otherwise
+    make gold queries fail and silently shrink the EX denominator).
+    """
     db_root = Path(db_root)
     if not db_root.is_dir():
         raise InputError(str(db_root), "database folder not found")
-    found: dict[str, list[Path]] = {}
+    first: dict[str, EvalItem] = {}
     for item in items:
-        if item.db_id in found:
-            continue
-        if schemas is not None and item.db_id not in schemas:
-            raise InputError(item.source, f"unknown db_id {item.db_id!r}: not in {tables_file}", record=item.record)
-        files = find_sqlite_files(db_root, item.db_id)
-        if not files:
-            raise InputError(
-                item.source, f"missing database for db_id {item.db_id!r}: no .sqlite file in {db_root / item.db_id}", record=item.record
-            )
-        found[item.db_id] = [f.resolve() for f in files]
-    return found
+        first.setdefault(item.db_id, item)
+    if schemas is not None:
+        unknown = [i for d, i in first.items() if d not in schemas]
+        if unknown:
+            raise InputError(unknown[0].source, _listing(
+                f"unknown db_id {unknown[0].db_id!r}: not in {tables_file}", "db_id(s) not in it", unknown[1:]
+            ), record=unknown[0].record)
+    found: dict[str, list[Path]] = {}
+    missing: list[EvalItem] = []
+    for db_id, item in first.items():
+        files = find_sqlite_files(db_root, db_id)
+        if files:
+            found[db_id] = [f.resolve() for f in files]
+        else:
+            missing.append(item)
+    if missing and not skip_missing:
+        reason = _listing(
+            f"missing database for db_id {missing[0].db_id!r}: no .sqlite file in {db_root / missing[0].db_id}",
+            "db_id(s) without a database", missing[1:],
+        )
+        raise InputError(missing[0].source, reason + "; pass --skip-missing-db to score only the questions whose database exists",
+                         record=missing[0].record)
+    broken = [(path, problem) for paths in found.values() for path in paths if (problem := sqlite_file_problem(path))]
+    if broken:
+        path, problem = broken[0]
+        more = "".join(f"; {p} is broken too: {why}" for p, why in broken[1:])
+        raise InputError(str(path), f"not a valid SQLite database: {problem}{more}")
+    skipped_ids = {i.db_id for i in missing}
+    skipped: dict[str, list[EvalItem]] = {d: [] for d in skipped_ids}
+    for item in items:
+        if item.db_id in skipped_ids:
+            skipped[item.db_id].append(item)
+    return found, skipped
+
+
+def _listing(head: str, label: str, more: Sequence[EvalItem]) -> str:
+    if not more:
+        return head
+    return f"{head}; {len(more)} more {label}: " + ", ".join(f"{i.db_id!r} ({where(i.source, i.record)})" for i in more)
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def sqlite_file_problem(path: Path) -> str | None:
+    """Why ``path`` is not a usable SQLite database, or None.
+
+    Checks the 100-byte header (SQLite itself treats a 0-byte file as an empty database, which would
+    turn every gold query into "no such table"), the size the header promises, and that the schema
+    can be read.
+    """
+    import sqlite3
+
+    from lrsql_plugin.evaluation.execution import open_read_only
+
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            header = f.read(100)
+    except OSError as e:
+        return f"cannot read ({e.strerror or e})"
+    if size == 0:
+        return "empty file (0 bytes)"
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return f"no SQLite header ({size} bytes)"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if header[24:28] == header[92:96] and pages and size < page_size * pages:
+        return f"truncated: {size} bytes, but the header says {pages} pages of {page_size} bytes"
+    try:
+        conn = open_read_only(path)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        return f"cannot be read ({e})"
+    return None

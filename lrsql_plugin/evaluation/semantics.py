@@ -126,3 +126,44 @@ def _has_assignment(
 def bird_results_equal(gold: Rows, pred: Rows) -> bool:
     """BIRD's rule: ``set(pred) == set(gold)``."""
     return set(pred) == set(gold)
+
+
+PLUG_VALUE_LIMIT = 1000  # most alternatives tried per prediction with --plug-value
+
+
+def _value_literals(tree: exp.Expression) -> list[exp.Literal]:
+    """Literals that are values of the query: numbers and strings outside LIMIT / OFFSET."""
+    return [
+        lit for lit in tree.find_all(exp.Literal)
+        if not isinstance(lit.parent, (exp.Limit, exp.Offset)) and not lit.find_ancestor(exp.Limit, exp.Offset)
+    ]
+
+
+def plugged_predictions(gold: str, prediction: str, limit: int = PLUG_VALUE_LIMIT) -> list[str]:
+    """``--plug-value``: the prediction with each of its value slots filled by any of the gold's distinct
+    values (every assignment, slots filled independently), at most ``limit`` of them in order.
+
+    The official test-suite script does the same on its token stream, so that a model is not charged
+    for values it was never shown.  A prediction without slots, or a gold without values, is tried as is;
+    text sqlglot cannot parse is tried as is too.
+    """
+    import itertools
+
+    try:
+        gold_tree = sqlglot.parse_one(first_statement(gold), read="sqlite")
+        pred_tree = sqlglot.parse_one(first_statement(prediction), read="sqlite")
+    except SqlglotError:
+        return [prediction]
+    values: dict[str, exp.Literal] = {}
+    for lit in _value_literals(gold_tree):
+        values.setdefault(lit.sql(dialect="sqlite"), lit)
+    slots = _value_literals(pred_tree)
+    if not values or not slots:
+        return [prediction]
+    out = []
+    for choice in itertools.islice(itertools.product(list(values.values()), repeat=len(slots)), limit):
+        tree = pred_tree.copy()
+        for slot, value in zip(_value_literals(tree), choice):
+            slot.replace(value.copy())
+        out.append(tree.sql(dialect="sqlite"))
+    return out

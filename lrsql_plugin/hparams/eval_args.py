@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass, field
 
 SEMANTICS = ("spider", "bird")
+ETYPES = ("exec", "match", "all")  # the official script's --etype: execution, exact-set match, both
 DEFAULT_MAX_ROWS = 1_000_000
+GOLD_ERROR_LIMIT = 0.05  # more than this share of questions with a failing gold query stops the run (exit 3)
 
 
 @dataclass
@@ -33,7 +35,28 @@ class EvalArguments:
         metadata={"help": "Rows fetched per query at most; a larger result is an error for that query."},
     )
 
+    etype: str = field(
+        default="exec",
+        metadata={"help": "What is computed: 'exec' (EX), 'match' (exact-set match, EM) or 'all' (both), "
+                  "as the official script's --etype."},
+    )
+    plug_value: bool = field(
+        default=False,
+        metadata={"help": "EX: plug the gold query's values into the prediction's value slots (every assignment "
+                  "tried; a match on any counts), as the official --plug_value."},
+    )
+    skip_missing_db: bool = field(
+        default=False,
+        metadata={"help": "Score only the questions whose database exists; the others are counted and listed."},
+    )
+    allow_gold_errors: bool = field(
+        default=False,
+        metadata={"help": f"Do not fail (exit 3) when more than {GOLD_ERROR_LIMIT:.0%} of the gold queries fail."},
+    )
+
     def __post_init__(self) -> None:
+        if self.etype not in ETYPES:
+            raise ValueError(f"etype must be one of {', '.join(ETYPES)}, got {self.etype!r}")
         if self.semantics not in SEMANTICS:
             raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}, got {self.semantics!r}")
         if not self.timeout > 0:
@@ -43,6 +66,14 @@ class EvalArguments:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.max_rows < 1:
             raise ValueError(f"max_rows must be at least 1, got {self.max_rows}")
+
+    @property
+    def computes_ex(self) -> bool:
+        return self.etype in ("exec", "all")
+
+    @property
+    def computes_em(self) -> bool:
+        return self.etype in ("match", "all")
 
     @property
     def removes_distinct(self) -> bool:

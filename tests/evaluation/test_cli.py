@@ -46,7 +46,8 @@ def test_drop_in_for_the_official_command_line(spider_files, dk_dir: Path, tmp_p
     metrics = json.loads((out / "metrics.json").read_text())
     # 127 questions, 1 broken gold excluded; 13 wrong answers and 1 syntax error among the other 126
     assert metrics["overall"] == {"ex": 112 / 126, "total": 127, "scored": 126, "match": 112, "mismatch": 13,
-                                  "prediction_error": 1, "timeout": 0, "gold_error": 1}
+                                  "prediction_error": 1, "timeout": 0, "gold_error": 1,
+                                  "em": None, "em_scored": 0, "em_match": 0}  # --etype exec: no EM
     assert metrics["settings"]["semantics"] == "spider" and metrics["settings"]["distinct_removed"] is True
     assert metrics["settings"]["timeout_seconds"] == 30.0
     assert sorted(metrics["settings"]["databases"]) == ["new_concert_singer", "new_orchestra", "new_pets_1"]
@@ -174,7 +175,7 @@ class TestBadInput:
         result = run("--gold", str(gold), "--pred", str(pred), "--db", str(dk_dir / "database"), "--timeout", "0")
         assert result.exit_code == 2 and "timeout must be positive" in result.output
 
-    def test_official_match_type_is_refused_clearly(self, spider_files, dk_dir: Path):
+    def test_exact_match_without_schemas_is_refused_clearly(self, spider_files, dk_dir: Path):
         gold, pred = spider_files
         result = run("--gold", str(gold), "--pred", str(pred), "--db", str(dk_dir / "database"), "--etype", "match")
-        assert result.exit_code == 2 and "'match' is not" in result.output
+        assert result.exit_code == 2 and "needs the schemas: give --table" in result.output

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation import EvalItem, evaluate
 from lrsql_plugin.evaluation.semantics import (
     bird_results_equal,
@@ -157,12 +158,12 @@ class TestErrors:
         assert result.ex == 0.5
 
 
-    def test_a_database_file_sqlite_cannot_read_makes_every_gold_on_it_fail(self, dk_db_root: Path):
-        (dk_db_root / "new_pets_1" / "new_pets_1.sqlite").write_bytes(b"not a database " * 100)
+    def test_a_database_file_sqlite_cannot_read_is_a_hard_error_naming_it(self, dk_db_root: Path):
+        broken = dk_db_root / "new_pets_1" / "new_pets_1.sqlite"
+        broken.write_bytes(b"not a database " * 100)
         items = [EvalItem("new_pets_1", "SELECT count(*) FROM Pets", "SELECT count(*) FROM Pets")]
-        result = evaluate(items, dk_db_root, EvalArguments(workers=1),
-                          progress=False)
-        assert result.examples[0].reason == "gold error: file is not a database (on new_pets_1.sqlite)"
+        with pytest.raises(InputError, match=f"{broken}: not a valid SQLite database: no SQLite header"):
+            evaluate(items, dk_db_root, EvalArguments(workers=1), progress=False)
 
 
 class TestBirdAgainstSpider:
