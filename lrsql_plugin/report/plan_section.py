@@ -72,6 +72,8 @@ def plan_lines(report: dict) -> list[str]:
         )
     if "memory_plan" in report:
         lines += format_plan(report["memory_plan"])
+        if str(report.get("token_count", "")).startswith("approximate"):
+            lines.append("  (from approximate token counts: give --tokenizer for exact lengths)")
     elif "memory_plan_error" in report:
         lines.append(f"memory plan: {report['memory_plan_error']}")
     lines += format_cutoff_warnings(report.get("cutoff_warnings", []))
