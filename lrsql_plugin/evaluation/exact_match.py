@@ -26,8 +26,8 @@ FROM table units as a sorted list (ON conditions are not compared).  Subqueries 
 compared as whole structures, with their own ON conditions, order of items and DISTINCT.  A
 trailing ORDER BY or LIMIT after ``A UNION B`` belongs to ``B``, as the official parser reads it.
 
-A query outside the official grammar (CTEs, CASE, functions other than the five aggregates,
-OFFSET, unknown tables or columns) cannot be read: a prediction then does not match, and a gold
+A query outside the official grammar (CTEs, UNION ALL, CASE, functions other than the five
+aggregates, OFFSET, unknown tables or columns) cannot be read: a prediction then does not match, and a gold
 query has no EM verdict (reported, left out of the EM denominator).
 """
 
@@ -132,6 +132,8 @@ class _Reader:
         return self.select(node, outer, tail=None)
 
     def _flatten_set(self, node: exp.Expression, parts: list, ops: list) -> None:
+        if isinstance(node, exp.Union) and node.args.get("distinct") is False:
+            raise ExactMatchError("UNION ALL is outside the official grammar")
         left = node.this
         if isinstance(left, exp.SetOperation) and not (left.args.get("order") or left.args.get("limit")):
             self._flatten_set(left, parts, ops)
@@ -309,6 +311,11 @@ class _Reader:
             return e.this if e.is_string else float(e.this)
         if isinstance(e, exp.Neg) and isinstance(e.this, exp.Literal) and not e.this.is_string:
             return -float(e.this.this)
+        if isinstance(e, exp.Column) and not e.table and e.this.args.get("quoted"):
+            try:  # "text": SQLite reads a double-quoted name that is no column as a string, as the official tokenizer does
+                return self.col_unit(e, ctx)
+            except ExactMatchError:
+                return e.name
         if isinstance(e, (exp.Column, exp.Star, *_AGGREGATES)):
             return self.col_unit(e, ctx)
         return e.sql(dialect="sqlite").lower()  # NULL, TRUE, ...: compared as text (only inside FROM subqueries)
