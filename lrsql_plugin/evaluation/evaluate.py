@@ -302,11 +302,24 @@ def evaluate(
     started = time.monotonic()
     databases, skipped = find_databases(items, db_root, schemas, tables_file, skip_missing=settings.skip_missing_db)
     indexed = [(i, item) for i, item in enumerate(items) if item.db_id not in skipped]
+    # Each distinct (db_id, gold, prediction) is judged once: repeated pairs (replicated runs, several
+    # questions with one answer) cost a dictionary lookup, not a query.
+    first_of: dict[tuple, int] = {}
+    for n, (_, item) in enumerate(indexed):
+        first_of.setdefault((item.db_id, item.gold, item.prediction, item.prediction_error), n)
+    distinct = sorted(first_of.values())
     with QueryRunner(settings.timeout, settings.max_rows) as runner:
         judge = _Judge(runner, settings, databases, schemas)
         with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrsql-eval") as pool:
-            verdicts = pool.map(judge, [i for i, _ in indexed], [item for _, item in indexed])
-            examples = list(tqdm(verdicts, total=len(indexed), desc="lrsql-eval", unit="q", disable=not progress))
+            verdicts = pool.map(judge, [indexed[n][0] for n in distinct], [indexed[n][1] for n in distinct])
+            judged = dict(zip(distinct, tqdm(verdicts, total=len(distinct), desc="lrsql-eval", unit="q", disable=not progress)))
+    examples = []
+    for n, (index, item) in enumerate(indexed):
+        verdict = judged.get(n)
+        if verdict is None:
+            v = judged[first_of[(item.db_id, item.gold, item.prediction, item.prediction_error)]]
+            verdict = ExampleResult(index, item, v.outcome, v.message, v.hardness, v.exact, v.exact_error)
+        examples.append(verdict)
     linked = [(e.item.predicted_tables, _gold_tables(e.item)) for e in examples if e.item.predicted_tables is not None]
     # items whose gold tables are neither given nor derivable from an unparsable gold are left out
     return EvalResult(

@@ -1,0 +1,94 @@
+"""Scale benchmark: 22,000 predictions, against plain sqlite3 running each distinct query once.
+
+Inputs: the 254 Spider-DK items of ``bench_eval.py`` (127 questions on the three databases shipped
+with contents, each with the gold as prediction and with a perturbed prediction), replicated to
+22,000 items, as a Spider-dev-sized run repeated many times (or many runs pooled) would be.  The
+baseline opens each database with plain ``sqlite3.connect`` and executes every *distinct* (database,
+query) once - golds and predictions - with ``fetchall``, nothing else.  lrsql-eval is timed through its
+Python API (``evaluate``, EX and hardness) and, with ``--etype all``, EX and EM.  Medians of the repeats.
+
+    .venv/bin/python bench/bench_eval_scale.py [--items 22000] [--repeats 5] [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+
+from bench_eval import DK_DB_IDS, load_items  # bench/ is on sys.path when run as a script
+from machine import cpu_model
+
+from lrsql_plugin.evaluation import evaluate
+from lrsql_plugin.hparams.eval_args import EvalArguments
+from lrsql_plugin.sources.spider_tables import load_tables_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def distinct_queries(items) -> list[tuple[str, str]]:
+    seen: dict[tuple[str, str], None] = {}
+    for item in items:
+        seen.setdefault((item.db_id, item.gold), None)
+        seen.setdefault((item.db_id, item.prediction), None)
+    return list(seen)
+
+
+def raw_sqlite(queries: list[tuple[str, str]], db_root: Path) -> float:
+    started = time.perf_counter()
+    conns = {db_id: sqlite3.connect(db_root / db_id / f"{db_id}.sqlite") for db_id in DK_DB_IDS}
+    for db_id, sql in queries:
+        with contextlib.suppress(sqlite3.Error):
+            conns[db_id].execute(sql).fetchall()
+    for conn in conns.values():
+        conn.close()
+    return time.perf_counter() - started
+
+
+def api(items, db_root: Path, schemas, **settings) -> float:
+    started = time.perf_counter()
+    evaluate(items, db_root, EvalArguments(**settings), schemas=schemas, progress=False)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=22_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    args = parser.parse_args()
+    db_root = args.data / "spider-dk" / "database"
+    schemas = load_tables_json(args.data / "spider-dk" / "tables.json")
+    base = load_items(args.data)
+    items = [base[i % len(base)] for i in range(args.items)]
+    queries = distinct_queries(items)
+    api(base[:3], db_root, schemas, workers=1)  # warm imports and the page cache
+    load = os.getloadavg()
+    raw = [raw_sqlite(queries, db_root) for _ in range(args.repeats)]
+    runs = {
+        "EX, 1 worker": [api(items, db_root, schemas, workers=1) for _ in range(args.repeats)],
+        "EX, 2 workers": [api(items, db_root, schemas, workers=2) for _ in range(args.repeats)],
+        "EX + EM (--etype all), 1 worker": [api(items, db_root, schemas, workers=1, etype="all") for _ in range(args.repeats)],
+        "254 distinct items only, EX, 1 worker": [api(base, db_root, schemas, workers=1) for _ in range(args.repeats)],
+    }
+    raw_median = statistics.median(raw)
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}; load average before the runs {load[0]:.2f}")
+    print(f"inputs: {len(items)} items ({len(base)} distinct pairs replicated), {len(queries)} distinct queries; "
+          f"median of {args.repeats} runs\n")
+    print("| what | median time (min-max) | ratio to raw sqlite3 |")
+    print("|---|---|---|")
+    print(f"| raw sqlite3, each distinct query once | {1000 * raw_median:.1f} ms ({1000 * min(raw):.1f}-{1000 * max(raw):.1f}) | 1.0 |")
+    for what, times in runs.items():
+        t = statistics.median(times)
+        print(f"| lrsql-eval API, {what} | {1000 * t:.1f} ms ({1000 * min(times):.1f}-{1000 * max(times):.1f}) | "
+              f"{t / raw_median:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
