@@ -18,6 +18,7 @@ from lrsql_plugin.emit import write_datasets
 from lrsql_plugin.errors import Skipped
 from lrsql_plugin.files import atomic_write_bytes, atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
+from lrsql_plugin.manifest import MANIFEST, build_manifest
 from lrsql_plugin.prompts.render import NONE_MARKER, PromptRenderer
 from lrsql_plugin.report.convert_report import (
     LENGTH_CHART,
@@ -51,7 +52,6 @@ from lrsql_plugin.slicing import (
 from lrsql_plugin.slicing.merge import MERGED_DB_ID, seeded_member_order
 from lrsql_plugin.sources.base import SourceData
 from lrsql_plugin.sources.values import read_sample_values
-from lrsql_plugin.manifest import MANIFEST, build_manifest
 from lrsql_plugin.tokens import TokenCounter, load_token_counter
 
 
@@ -212,7 +212,8 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
             if link.pseudo:
                 link_gold = link.pseudo.to_merged(ex.db_id, gold)
                 renames = {t.lower(): link.pseudo.names[(ex.db_id, t.lower())] for t in db.table_names}
-                full_sql = rename_tables(ex.sql, renames)
+                renamed = any(new.lower() != old for old, new in renames.items())
+                full_sql = rename_tables(ex.sql, renames) if renamed else ex.sql
             else:
                 link_gold, full_sql = gold, ex.sql
         except GoldTableError as e:

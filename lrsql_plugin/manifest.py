@@ -111,3 +111,89 @@ def load_manifest(dataset_dir: str | Path) -> ConversionManifest:
         if key not in data:
             raise InputError(str(path), f"missing key {key!r}")
     return ConversionManifest(path, data)
+
+
+# Flag spelling of each recorded inference setting, for conflict messages.
+FLAGS = {
+    "tables_per_slice": "--tables-per-slice",
+    "tokens_per_slice": "--tokens-per-slice",
+    "tokenizer": "--tokenizer",
+    "sample_values": "--sample-values",
+    "descriptions": "--no-descriptions",
+    "templates_dir": "--templates-dir",
+}
+
+
+def _normal(key: str, value: Any) -> Any:
+    if key == "tokens_per_slice":
+        return value or None
+    if key in ("templates_dir", "tokenizer") and value and Path(str(value)).exists():
+        return str(Path(str(value)).resolve())
+    return value
+
+
+def apply_manifest(manifest: ConversionManifest, given: dict[str, Any], explicit: set[str]) -> dict[str, Any]:
+    """``given`` with every recorded inference setting taken from the manifest.
+
+    A setting in ``explicit`` (given on the command line) that differs from the recorded one is an
+    InputError naming both values.  The templates in effect must hash to the conversion's.
+    """
+    from lrsql_plugin.prompts.render import PromptRenderer
+
+    out = dict(given)
+    for key, flag in FLAGS.items():
+        recorded = manifest.inference.get(key)
+        if key in explicit and _normal(key, given.get(key)) != _normal(key, recorded):
+            shown = "given" if key == "descriptions" else given.get(key)
+            raise InputError(
+                str(manifest.path), f"{flag} {shown} conflicts with the conversion's {key} = {recorded!r}; "
+                "leave the flag out to use the conversion's value",
+            )
+        out[key] = recorded
+    templates = out.get("templates_dir")
+    if templates and not Path(str(templates)).is_dir():
+        raise InputError(str(manifest.path), f"the conversion's templates folder {templates} no longer exists")
+    digest = PromptRenderer(templates).templates_sha256()
+    if digest != manifest.templates_sha256:
+        raise InputError(
+            str(manifest.path), f"the templates in effect (sha256 {digest[:12]}) differ from the conversion's "
+            f"({manifest.templates_sha256[:12]}); inference prompts would not match the training prompts",
+        )
+    return out
+
+
+ADAPTER_TRAINING_ARGS = ("training_args.yaml", "llamaboard_config.yaml")
+
+
+def adapter_training_settings(adapter: str | Path | None) -> dict[str, str]:
+    """Chat template and base model recorded in an adapter folder: LLaMA-Factory's saved training
+    arguments (``training_args.yaml``) and peft's ``adapter_config.json``; empty when absent."""
+    if not adapter or not Path(adapter).is_dir():
+        return {}
+    import yaml
+
+    found: dict[str, str] = {}
+    config = Path(adapter) / "adapter_config.json"
+    if config.is_file():
+        try:
+            base = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            base = None
+        if isinstance(base, str) and base:
+            found["base"] = base
+    for name in ADAPTER_TRAINING_ARGS:
+        path = Path(adapter) / name
+        if not path.is_file():
+            continue
+        try:
+            saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (UnicodeDecodeError, yaml.YAMLError) as e:
+            raise InputError(str(path), f"not readable YAML ({e})") from e
+        if isinstance(saved, dict):
+            for key, ours in (("template", "template"), ("model_name_or_path", "base")):
+                value = saved.get(key) or saved.get(f"top.{key}")
+                if isinstance(value, str) and value:  # the training arguments win over adapter_config.json
+                    found[ours] = value
+                    found[f"{ours}_source"] = str(path)
+        break
+    return found

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _APPROX = re.compile(r"\w+|[^\w\s]")
+_LINE_START = re.compile(r"(?<=\n)(?=[A-Za-z])")
 TEMPLATE_ALLOWANCE = 16
 
 
@@ -86,17 +87,34 @@ def load_token_counter(tokenizer: str | None) -> TokenCounter:
             return [exact_sample(sy, join_user(ins, inp), out) for sy, ins, inp, out in items]
         prefix, after_system, gen_tail, answer_head, answer_tail = frame
 
-        def lengths(texts: list[str]) -> list[int]:
-            out: list[int] = []
-            for start in range(0, len(texts), 2048):
-                enc = tok(texts[start : start + 2048], add_special_tokens=False)["input_ids"]
-                out += [len(ids) for ids in enc]
-            return out
+        backend = getattr(tok, "backend_tokenizer", None)
+        # Byte-level BPE pre-tokenizers (GPT-2, Llama 3, Qwen, SmolLM) never join a line break with a
+        # following letter, so lines starting with a letter can be counted apart (and are verified below).
+        line_pieces = backend is not None and "ByteLevel" in repr(backend.pre_tokenizer)
 
-        heads = lengths([prefix + sy + after_system + ins + ("\n" if inp else "") for sy, ins, inp, _ in items])
+        def lengths(texts: list[str]) -> list[int]:
+            distinct = list(dict.fromkeys(texts))  # answers and prompt heads repeat a lot
+            n: dict[str, int] = {}
+            for start in range(0, len(distinct), 4096):
+                part = distinct[start : start + 4096]
+                if backend is not None:  # the Rust tokenizer directly: no Python objects per token
+                    counts = [len(e.ids) for e in backend.encode_batch(part, add_special_tokens=False)]
+                else:
+                    counts = [len(ids) for ids in tok(part, add_special_tokens=False)["input_ids"]]
+                n.update(zip(part, counts))
+            return [n[t] for t in texts]
+
+        head_texts = [prefix + sy + after_system + ins + ("\n" if inp else "") for sy, ins, inp, _ in items]
+        if line_pieces:  # a line break before a letter is a token boundary: count each distinct line once
+            pieces = [_LINE_START.split(h) for h in head_texts]
+            n = dict(zip(flat := list(dict.fromkeys(x for ps in pieces for x in ps)), lengths(flat)))
+            heads = [sum(n[x] for x in ps) for ps in pieces]
+        else:
+            heads = lengths(head_texts)
         answers = lengths([answer_head + out + answer_tail for *_, out in items])
         gen = count(gen_tail)
-        schema = {text: count(text) for text in {inp for _, _, inp, _ in items}}
+        distinct_inputs = list({inp: None for _, _, inp, _ in items})
+        schema = dict(zip(distinct_inputs, lengths(distinct_inputs)))
         result = [(h + schema[inp] + gen, h + schema[inp] + a) for h, a, (_, _, inp, _) in zip(heads, answers, items)]
         checked: dict[str, bool] = {}
         for i, (sy, ins, inp, out) in enumerate(items):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
@@ -22,6 +22,7 @@ from lrsql_plugin.cli.guards import check_output_dir, guarded_command, remove_ou
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation.evaluate import EvalResult, evaluate
 from lrsql_plugin.evaluation.inputs import EvalItem, pair, read_gold, read_jsonl, read_predictions
+from lrsql_plugin.evaluation.link_report import format_linking, linking_summary, predicted_link_tables
 from lrsql_plugin.evaluation.report import (
     OUTPUT_FILES,
     fallback_stats,
@@ -41,7 +42,7 @@ from lrsql_plugin.schema.model import Database
 from lrsql_plugin.sources.spider_tables import load_tables_json
 
 # What inference writes into --out besides the evaluation's OUTPUT_FILES (inference/run.py, inference/store.py).
-INFERENCE_FILES = ("predictions.jsonl", "timings.jsonl", "pred.sql", "inference_settings.json")
+INFERENCE_FILES = ("predictions.jsonl", "timings.jsonl", "pred.sql", "inference_settings.json", "linking.png")
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,14 @@ EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
 @click.option("--templates-dir", type=_PATH, help="Inference: must equal the conversion's --templates-dir.")
 @click.option("--link-max-new-tokens", type=int, default=64, show_default=True)
 @click.option("--sql-max-new-tokens", type=int, default=256, show_default=True)
+@click.option("--no-descriptions", "descriptions", is_flag=True, flag_value=False, default=True,
+              help="Inference: leave BIRD column descriptions out (as lrsql-convert --no-descriptions).")
+@click.option("--dataset", type=_PATH, help="Inference: the conversion folder (lrsql-convert --out); slicing, templates, "
+              "tokenizer and pseudo-databases come from its manifest.json, so the prompts are the training prompts.")
+@click.option("--link-only", is_flag=True,
+              help="Inference: run the schema-link stage only and report linking metrics (no SQL adapter, no databases).")
+@click.option("--full-schema-link", is_flag=True,
+              help="Inference: the schema-link adapter is the full-schema baseline (one whole-schema prompt per question).")
 @click.option("--resume", is_flag=True, help="Inference: continue an interrupted run in --out without redoing work.")
 @click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out (refused otherwise).")
 def main(
@@ -246,7 +255,7 @@ def main(
         raise click.UsageError("give --resume (continue the run in --out) or --overwrite (start it afresh), not both")
     if out is not None:  # before any input is read or model loaded
         check_output_dir(out, INFERENCE_FILES + OUTPUT_FILES, overwrite=overwrite, resume=resume)
-    if inference["base"] or inference["api_base"]:
+    if any(inference[k] for k in ("base", "api_base", "schema_link_adapter", "sql_adapter", "dataset", "link_only")):
         return run_inference_then_evaluate(spider_dir, bird_dir, db, out, settings, flags, progress, inference)
     try:
         paths = resolve_paths(db, table, gold, spider_dir, bird_dir)
@@ -282,13 +291,17 @@ def run_inference_then_evaluate(
     if bool(spider_dir) == bool(bird_dir):
         raise click.UsageError("inference reads questions from --spider-dir or --bird-dir (exactly one)")
     keys = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base",
-            "concurrency", "batch_size", "batch_tokens", "chunk_size", "dtype", "limit", "tables_per_slice", "tokens_per_slice", "sample_values",
-            "templates_dir", "link_max_new_tokens", "sql_max_new_tokens", "resume")
+            "concurrency", "batch_size", "batch_tokens", "chunk_size", "dtype", "limit", "tables_per_slice",
+            "tokens_per_slice", "sample_values", "templates_dir", "descriptions", "dataset", "link_only",
+            "full_schema_link", "link_max_new_tokens", "sql_max_new_tokens", "resume")
+    given = {k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys}
+    given["tokenizer"] = opts["slice_tokenizer"]
     try:
-        args = InferenceArguments(
-            **{k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys},
-            gold_tables=bool(opts["use_gold_tables"]), tokenizer=opts["slice_tokenizer"],
-        )
+        given = settings_from_dataset_and_adapters(given, explicit_parameters())
+        args = InferenceArguments(**given, gold_tables=bool(opts["use_gold_tables"]))
+    except InputError as e:
+        click.echo(f"lrsql-eval: error: {e}", err=True)
+        sys.exit(2)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     from lrsql_plugin.inference.preflight import check_inference_models
@@ -307,20 +320,90 @@ def run_inference_then_evaluate(
 
             data = load_bird(bird_dir, str(opts["split"]), opts["questions"])
         db_root = db or data.db_root
-        if db_root is None:
-            raise InputError(str(spider_dir or bird_dir), "no database folder; give --db")
+        if db_root is None and not args.link_only:
+            raise InputError(str(spider_dir or bird_dir), "no database folder; give --db (or --link-only)")
         records = run_inference(data, args, out, progress=progress)
         examples = data.examples[: args.limit] if args.limit else data.examples
+        gold = link_gold_by_index(data, args)
+        if args.link_only:
+            from lrsql_plugin.evaluation.link_report import write_link_report
+
+            written = write_link_report(out, records, gold, {**flags, **asdict(args)})
+            click.echo("\n".join(format_linking(linking_summary(records, gold))))
+            click.echo(f"wrote {', '.join(str(p) for p in written.values())}")
+            return
         items = [
             EvalItem(
                 db_id=ex.db_id, gold=ex.sql, prediction=rec["sql"], question=ex.question, difficulty=ex.difficulty,
-                predicted_tables=None if args.gold_tables else tuple(rec["linked_tables"]),
+                predicted_tables=None if args.gold_tables else tuple(predicted_link_tables(rec)),
+                gold_tables=None if gold[rec["index"]] is None else tuple(gold[rec["index"]]),
                 fallback=None if args.gold_tables else bool(rec.get("fallback")),
                 source=ex.source_file, record=f"record {ex.index + 1}",
             )
             for ex, rec in zip(examples, records)
         ]
         evaluate_and_write(items, Path(db_root), settings, out, schemas=data.databases, flags=flags, progress=progress)
+        if any(r.get("link_schema") for r in records) and not args.gold_tables:
+            add_pseudo_database_linking(out, linking_summary(records, gold))
     except LrsqlError as e:
         click.echo(f"lrsql-eval: error: {e}", err=True)
         sys.exit(2)
+
+
+def explicit_parameters() -> set[str]:
+    """Names of the parameters given on the command line (not defaults)."""
+    ctx = click.get_current_context()
+    return {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+
+
+# InferenceArguments field -> click parameter name, where they differ.
+_PARAM_NAMES = {"tokenizer": "slice_tokenizer"}
+
+
+def settings_from_dataset_and_adapters(given: dict[str, object], explicit: set[str]) -> dict[str, object]:
+    """Fill inference settings from the conversion manifest (``--dataset``) and the adapters' saved
+    training arguments; an explicitly given flag that disagrees is an InputError naming both values."""
+    from lrsql_plugin.manifest import adapter_training_settings, apply_manifest, load_manifest
+
+    out = dict(given)
+    if given.get("dataset"):
+        named = {k for k in given if _PARAM_NAMES.get(k, k) in explicit}
+        out = apply_manifest(load_manifest(str(given["dataset"])), out, named)
+    for option in ("schema_link_adapter", "sql_adapter"):
+        saved = adapter_training_settings(out.get(option))  # type: ignore[arg-type]
+        template = saved.get("template")
+        if template and template != out["template"]:
+            if "template" in explicit:
+                raise InputError(
+                    saved["template_source"], f"the adapter was trained with template {template!r}, but --template is "
+                    f"{out['template']!r}; leave --template out to use the adapter's",
+                )
+            out["template"] = template
+        if not out.get("base") and not out.get("api_base") and saved.get("base"):
+            out["base"] = saved["base"]
+    return out
+
+
+def link_gold_by_index(data: object, args: object) -> dict[int, list[str] | None]:
+    """Gold tables per question index, in the names of the schema each question links against."""
+    from lrsql_plugin.inference.run import inference_questions, link_gold_tables, merged_link_spaces_for
+
+    spaces = merged_link_spaces_for(data, args)
+    return {
+        q.index: None if q.gold_tables is None else link_gold_tables(spaces, q.db_id, q.gold_tables)
+        for q in inference_questions(data, args.limit)
+    }
+
+
+def add_pseudo_database_linking(out: Path, summary: Mapping[str, object]) -> None:
+    """Merged mode: the linking summary in the pseudo-database's names, added to metrics.json and report.md."""
+    import json
+
+    from lrsql_plugin.files import atomic_write_text
+
+    metrics_path, report_path = out / "metrics.json", out / "report.md"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics["pseudo_database_linking"] = dict(summary)
+    atomic_write_text(metrics_path, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    section = ["", "## Linking inside the pseudo-database (merged names)", "", *format_linking({**summary, "merged": True}), ""]
+    atomic_write_text(report_path, report_path.read_text(encoding="utf-8") + "\n".join(section))

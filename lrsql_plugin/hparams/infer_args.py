@@ -35,6 +35,18 @@ class InferenceArguments:
     )
     sample_values: int = field(default=0, metadata={"help": "Must equal the training conversion's."})
     templates_dir: str | None = field(default=None, metadata={"help": "Must equal the training conversion's."})
+    descriptions: bool = field(default=True, metadata={"help": "BIRD column descriptions in the DDL; must equal the conversion's."})
+    dataset: str | None = field(
+        default=None,
+        metadata={"help": "Conversion folder (lrsql-convert --out): slicing, rendering and pseudo-databases come from its manifest."},
+    )
+    link_only: bool = field(
+        default=False, metadata={"help": "Run stage 1 only and report linking metrics (no SQL adapter, no databases)."}
+    )
+    full_schema_link: bool = field(
+        default=False,
+        metadata={"help": "The schema-link adapter is the full-schema baseline: one prompt with the whole schema per question."},
+    )
     link_max_new_tokens: int = field(default=64, metadata={"help": "Generation budget of a schema-link answer."})
     sql_max_new_tokens: int = field(default=256, metadata={"help": "Generation budget of an SQL answer."})
     api_base: str | None = field(default=None, metadata={"help": "openai engine: base URL (…/v1) serving both adapters."})
@@ -55,13 +67,15 @@ class InferenceArguments:
             raise ValueError("limit must be positive")
         if self.tables_per_slice < 0 or (self.tables_per_slice == 0 and not self.tokens_per_slice):
             raise ValueError("tables_per_slice must be positive (or 0 together with tokens_per_slice)")
+        if self.link_only and self.gold_tables:
+            raise ValueError("--link-only and --gold-tables exclude each other (gold tables skip linking)")
         if self.engine == "openai":
             if not self.api_base:
                 raise ValueError("the openai engine needs --api-base")
         else:
             if not self.base:
                 raise ValueError(f"the {self.engine} engine needs --base")
-            if not self.sql_adapter:
-                raise ValueError("give --sql-adapter (the SQL-generation adapter)")
+            if not self.sql_adapter and not self.link_only:
+                raise ValueError("give --sql-adapter (the SQL-generation adapter), or --link-only")
             if not self.gold_tables and not self.schema_link_adapter:
                 raise ValueError("give --schema-link-adapter, or --gold-tables for the upper bound")

@@ -56,13 +56,15 @@ class Prediction:
     # Merged mode: the schema linked against and the names linked there (before mapping to the own database).
     link_schema: str | None = None
     link_schema_tables: list[str] | None = None
+    other_member_tables: list[str] | None = None  # linked tables of other member databases, dropped before stage 2
 
     def record(self) -> dict:
         """The deterministic part (everything but timings), as written to predictions.jsonl."""
         merged = {} if self.link_schema is None else {
             "link_schema": self.link_schema, "link_schema_tables": self.link_schema_tables,
+            "other_member_tables": self.other_member_tables or [],
         }
-        return {**merged, 
+        return {**merged,
             "index": self.index,
             "db_id": self.db_id,
             "question": self.question,

@@ -9,19 +9,21 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsql_plugin.convert import SchemaContext, database_renderer
+from lrsql_plugin.convert import SchemaContext, database_renderer, pseudo_context
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.files import atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.hparams.infer_args import InferenceArguments
 from lrsql_plugin.inference.engines import build_engine
 from lrsql_plugin.inference.engines.base import SCHEMA_LINK, SQL_GENERATION, GenerationEngine
-from lrsql_plugin.inference.pipeline import InferenceQuestion, PipelineSettings, TwoStagePipeline
+from lrsql_plugin.inference.pipeline import InferenceQuestion, LinkContext, PipelineSettings, TwoStagePipeline
 from lrsql_plugin.inference.store import PredictionStore
+from lrsql_plugin.manifest import MANIFEST, load_manifest
 from lrsql_plugin.prompts.render import PromptRenderer
 from lrsql_plugin.schema.gold_tables import GoldTableError, gold_tables
+from lrsql_plugin.slicing.merge import PseudoDatabase
 from lrsql_plugin.sources.base import SourceData
-from lrsql_plugin.tokens import load_token_counter
+from lrsql_plugin.tokens import TokenCounter, load_token_counter
 
 
 def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
@@ -32,6 +34,7 @@ def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
         sample_values=args.sample_values,
         templates_dir=args.templates_dir,
         tokenizer=args.tokenizer,
+        descriptions=args.descriptions,
     )
 
 
@@ -43,7 +46,7 @@ def engine_from_arguments(args: InferenceArguments) -> GenerationEngine:
             endpoints={SCHEMA_LINK: (args.api_base, SCHEMA_LINK), SQL_GENERATION: (sql_base, SQL_GENERATION)},
             concurrency=args.concurrency,
         )
-    adapters = {SQL_GENERATION: args.sql_adapter}
+    adapters = {} if args.link_only else {SQL_GENERATION: args.sql_adapter}
     if not args.gold_tables:
         adapters = {SCHEMA_LINK: args.schema_link_adapter, **adapters}
     kwargs: dict[str, object] = {"dtype": args.dtype}
@@ -84,6 +87,21 @@ def run_inference(
             contexts[db_id] = SchemaContext(db, database_renderer(base, db, data, conv), conv, counter)
         return contexts[db_id]
 
+    spaces = merged_link_spaces(data, args, conv, counter, base)
+    if spaces:
+        outside = sorted({q.db_id for q in questions} - set(spaces))
+        if outside:
+            raise InputError(
+                str(Path(str(args.dataset)) / MANIFEST),
+                f"{len(outside)} question database(s) are in none of the conversion's pseudo-databases: {', '.join(outside)}",
+            )
+    dropped: dict[int, list[str]] = {}
+
+    def map_to_own(q: InferenceQuestion, names: list[str]) -> list[str]:
+        own, others = spaces[q.db_id][0].to_own(names, q.db_id)
+        dropped[q.index] = others
+        return own
+
     check_resume_settings(Path(out_dir), args)
     store = PredictionStore(out_dir, resume=args.resume)
     todo = [q for q in questions if q.index not in store.done]
@@ -93,19 +111,62 @@ def run_inference(
         data.databases,
         lambda d: context(d).renderer,
         lambda d: context(d).slicings()[0],
-        PipelineSettings(args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables),
+        PipelineSettings(
+            args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables, args.link_only, args.full_schema_link
+        ),
+        link_context=(lambda q: spaces[q.db_id][1]) if spaces else None,
+        map_linked=map_to_own if spaces else None,
     )
     bar = tqdm(total=len(questions), initial=len(questions) - len(todo), desc="lrsql-eval inference", unit="q", disable=not progress)
     # A chunk is scheduled as a whole (each stage's prompts go to the engine together, which batches
     # them by length) and appended to predictions.jsonl when done: the unit of --resume.
     for start in range(0, len(todo), args.chunk_size):
         chunk = todo[start : start + args.chunk_size]
-        store.append(sorted(pipeline.run_batch(chunk), key=lambda p: p.index))
+        predictions = sorted(pipeline.run_batch(chunk), key=lambda p: p.index)
+        for p in predictions:
+            if p.link_schema is not None:
+                p.other_member_tables = dropped.pop(p.index, [])
+        store.append(predictions)
         bar.update(len(chunk))
     bar.close()
     records = sorted(store.records, key=lambda r: r["index"])
     write_pred_sql(Path(out_dir) / "pred.sql", [r["sql"] for r in records])
     return records
+
+
+def merged_link_spaces(
+    data: SourceData, args: InferenceArguments, conv: ConvertArguments, counter: TokenCounter, base: PromptRenderer
+) -> dict[str, tuple[PseudoDatabase, LinkContext]]:
+    """db_id -> (its pseudo-database, the link context: merged schema, renderer, the conversion's canonical slicing).
+
+    Empty unless ``args.dataset`` names a merged conversion.  The pseudo-databases are rebuilt from the
+    schema file and checked against the manifest; the slicing is the manifest's own.
+    """
+    if not args.dataset:
+        return {}
+    manifest = load_manifest(args.dataset)
+    out: dict[str, tuple[PseudoDatabase, LinkContext]] = {}
+    for pseudo, slicing in manifest.pseudo_databases(data.databases):
+        ctx = pseudo_context(data, conv, pseudo.name, pseudo.members, counter, base)
+        link = LinkContext(ctx.schema, ctx.renderer, slicing)
+        for db_id in pseudo.members:
+            out[db_id] = (ctx.pseudo, link)
+    return out
+
+
+def merged_link_spaces_for(data: SourceData, args: InferenceArguments) -> dict[str, tuple[PseudoDatabase, LinkContext]]:
+    """``merged_link_spaces`` with the renderer and token counter built from ``args``."""
+    if not args.dataset:
+        return {}
+    conv = slicing_arguments(args)
+    return merged_link_spaces(data, args, conv, load_token_counter(conv.tokenizer), PromptRenderer(conv.templates_dir))
+
+
+def link_gold_tables(spaces: dict[str, tuple[PseudoDatabase, LinkContext]], db_id: str, gold: Sequence[str]) -> list[str]:
+    """Gold tables in the names of the schema the question links against (merged names in merged mode)."""
+    if db_id in spaces:
+        return spaces[db_id][0].to_merged(db_id, list(gold))
+    return list(gold)
 
 
 RUN_SETTINGS = "inference_settings.json"

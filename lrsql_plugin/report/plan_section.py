@@ -36,7 +36,9 @@ def add_plan_sections(report: dict, selection: SelectionStats | None, counter: T
     kinds = report["kinds"]
     if selection is not None:
         after = kinds["schema_link"].get("tokens_per_epoch", 0)
-        dropped = sum(counter.sample(s.prompt.system, s.prompt.user, s.output)[1] for s in selection.dropped)
+        dropped = sum(t for _, t in counter.samples(
+            [(s.prompt.system, s.prompt.instruction, s.prompt.input, s.output) for s in selection.dropped]
+        ))
         report["schema_link_selection"] = {
             **selection.as_dict(),
             "tokens_per_epoch_before": after + dropped,

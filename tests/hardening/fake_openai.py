@@ -24,8 +24,13 @@ def answer_for(model: str, user: str) -> str:
 
 
 class FakeOpenAI:
-    def __init__(self, faults: Callable[[int], str | None] = lambda n: None, slow_seconds: float = 0.2) -> None:
-        self.faults, self.slow_seconds = faults, slow_seconds
+    def __init__(
+        self,
+        faults: Callable[[int], str | None] = lambda n: None,
+        slow_seconds: float = 0.2,
+        answer: Callable[[str, str], str] = answer_for,
+    ) -> None:
+        self.faults, self.slow_seconds, self.answer = faults, slow_seconds, answer
         self.lock = threading.Lock()
         self.requests = 0
         self.injected: Counter[str] = Counter()
@@ -61,7 +66,7 @@ class FakeOpenAI:
                         threading.Event().wait(server.slow_seconds)
                     user = next(m["content"] for m in body["messages"] if m["role"] == "user")
                     data = json.dumps(
-                        {"choices": [{"index": 0, "message": {"role": "assistant", "content": answer_for(body["model"], user)}}]}
+                        {"choices": [{"index": 0, "message": {"role": "assistant", "content": server.answer(body["model"], user)}}]}
                     ).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
