@@ -138,3 +138,16 @@ def test_conversion_report_warns_when_a_recipe_would_truncate():
     assert sum(line.startswith("WARNING: recipe full_schema_link") for line in lines) == 2
     assert report["memory_plan"]["longest"] == {"schema_link": 600, "full_schema_link": 40000}
     assert "tokens per epoch: schema_link 3,000 vs full_schema_link 200,000" in "\n".join(lines)
+
+
+def test_cpu_predictions_within_15_percent_of_the_recorded_benchmark():
+    recorded = REPO / "bench" / "results" / "memory_cpu.json"
+    result = json.loads(recorded.read_text())
+    shape = ModelShape.from_config("smollm2-135m")
+    assert result["model_params"] == shape.params  # the benchmark's model is this architecture
+    runs = [r for r in result["runs"] if r["ok"]]
+    assert len(runs) == 8  # both pairs, LoRA and QLoRA, checkpointing on and off
+    for r in runs:
+        setup = TrainSetup(r["method"], 16, result["batch"], r["checkpointing"], 4, "cpu")
+        predicted = estimate_peak(shape, setup, r["longest_trained_tokens"]).gib
+        assert abs(predicted / r["peak_gib"] - 1) <= 0.15, (r["recipe"], r["checkpointing"], predicted, r["peak_gib"])
