@@ -67,7 +67,7 @@ def merged_dk(dk_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """Spider-DK's 10 databases as one pseudo-database (4 tables a slice), questions on the 3 with contents."""
     ws = tmp_path_factory.mktemp("merged_dk")
     members = ws / "members.txt"
-    members.write_text("\n".join(d["db_id"] for d in json.loads((dk_dir / "tables.json").read_text())) + "\n")
+    members.write_text("\n".join(sorted({q["db_id"] for q in json.loads((dk_dir / "Spider-DK.json").read_text())})) + "\n")
     questions = [q for q in json.loads((dk_dir / "Spider-DK.json").read_text()) if q["db_id"] in WITH_DATABASES]
     (ws / "questions.json").write_text(json.dumps(questions[:40] + questions[45:60] + questions[85:100]))
     out = ws / "conv"
