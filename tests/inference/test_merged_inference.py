@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lrsql_plugin.cli.evaluate import link_gold_by_index, main as eval_main, settings_from_dataset_and_adapters
+from lrsql_plugin.cli.evaluate import link_gold_by_index, settings_from_dataset_and_adapters
+from lrsql_plugin.cli.evaluate import main as eval_main
 from lrsql_plugin.evaluation.link_report import linking_summary
 from lrsql_plugin.hparams.infer_args import InferenceArguments
 from lrsql_plugin.inference.engines.base import SCHEMA_LINK, SQL_GENERATION
@@ -78,6 +79,16 @@ def merged_dk(dk_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     return ws, out, conv
 
 
+def run_eval_with_oracle(oracle: Oracle, merged_dk, dk_dir: Path, *extra: object):
+    """``lrsql-eval --engine openai --dataset CONVERSION ...`` in-process against a local server answering as ``oracle``."""
+    ws, conv_dir, _ = merged_dk
+    with FakeOpenAI(answer=oracle.answer) as server:
+        return CliRunner().invoke(eval_main, [
+            "--engine", "openai", "--api-base", server.url, "--dataset", str(conv_dir), "--spider-dir", str(dk_dir),
+            "--questions", str(ws / "questions.json"), "--no-progress", *map(str, extra),
+        ], catch_exceptions=False)
+
+
 def _args(dataset: Path, **kw) -> InferenceArguments:
     given = {"engine": "openai", "api_base": "http://unused/v1", "dataset": str(dataset), "template": "qwen",
              "tables_per_slice": 5, "tokens_per_slice": None, "tokenizer": None, "sample_values": 0,
@@ -131,11 +142,7 @@ def test_merged_inference_and_evaluation_through_the_cli_with_the_openai_engine(
     ws, conv_dir, conv = merged_dk
     oracle = Oracle(conv)
     out = tmp_path / "run"
-    with FakeOpenAI(answer=lambda model, user: oracle.answer(model, user)) as server:
-        result = CliRunner().invoke(eval_main, [
-            "--engine", "openai", "--api-base", server.url, "--dataset", str(conv_dir), "--spider-dir", str(dk_dir),
-            "--questions", str(ws / "questions.json"), "--out", str(out), "--no-progress", "--limit", "12",
-        ], catch_exceptions=False)
+    result = run_eval_with_oracle(oracle, merged_dk, dk_dir, "--out", out, "--limit", "12")
     assert result.exit_code == 0, result.output
     report = (out / "report.md").read_text()
     assert "Linking inside the pseudo-database (merged names)" in report and "| exact set | 100.00% |" in report
@@ -150,12 +157,8 @@ def test_link_only_needs_no_databases_or_sql_adapter(merged_dk, dk_dir, tmp_path
     ws, conv_dir, conv = merged_dk
     oracle = Oracle(conv)
     out = tmp_path / "link"
-    with FakeOpenAI(answer=lambda model, user: oracle.answer(model, user)) as server:
-        result = CliRunner().invoke(eval_main, [
-            "--engine", "openai", "--api-base", server.url, "--dataset", str(conv_dir), "--spider-dir", str(dk_dir),
-            "--questions", str(ws / "questions.json"), "--db", str(tmp_path / "no_databases"), "--link-only",
-            "--out", str(out), "--no-progress", "--limit", "8",
-        ], catch_exceptions=False)
+    result = run_eval_with_oracle(oracle, merged_dk, dk_dir, "--db", str(tmp_path / "no_databases"), "--link-only",
+                                  "--out", out, "--limit", "8")
     assert result.exit_code == 0, result.output
     assert not oracle.sql_prompts  # stage 2 never ran
     metrics = json.loads((out / "metrics.json").read_text())
@@ -168,12 +171,8 @@ def test_link_only_scores_a_full_schema_link_model(merged_dk, dk_dir, tmp_path):
     ws, conv_dir, conv = merged_dk
     oracle = Oracle(conv)
     out = tmp_path / "full"
-    with FakeOpenAI(answer=lambda model, user: oracle.answer(model, user)) as server:
-        result = CliRunner().invoke(eval_main, [
-            "--engine", "openai", "--api-base", server.url, "--dataset", str(conv_dir), "--spider-dir", str(dk_dir),
-            "--questions", str(ws / "questions.json"), "--link-only", "--full-schema-link",
-            "--out", str(out), "--no-progress", "--limit", "5",
-        ], catch_exceptions=False)
+    result = run_eval_with_oracle(oracle, merged_dk, dk_dir, "--link-only", "--full-schema-link",
+                                  "--out", out, "--limit", "5")
     assert result.exit_code == 0, result.output
     preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert all(len(p["link_answers"]) == 1 and len(p["slices"]) == 1 for p in preds)
