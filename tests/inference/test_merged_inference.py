@@ -253,3 +253,17 @@ def test_manifest_prompts_are_the_training_prompts_token_for_token(dk_dir, tiny_
     args = InferenceArguments(engine="openai", api_base="http://unused/v1", limit=6)
     run_inference(data, args, tmp_path / "b", engine=without, progress=False)
     assert not all(ids in train_link for a, ids in without.seen if a == SCHEMA_LINK)
+
+
+def test_gold_tables_mode_keeps_working_with_a_merged_dataset(merged_dk, dk_dir, tmp_path):
+    _, _, conv = merged_dk
+    oracle = Oracle(conv)
+    out = tmp_path / "gold"
+    result = run_eval_with_oracle(oracle, merged_dk, dk_dir, "--gold-tables", "--out", out, "--limit", "6")
+    assert result.exit_code == 0, result.output
+    assert not oracle.link_prompts  # no linking at all
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    by_question = {q["question"]: q for q in conv}
+    for p in preds:
+        assert p["link_answers"] == [] and sorted(p["linked_tables"]) == sorted(by_question[p["question"]]["gold_tables"])
+    assert json.loads((out / "metrics.json").read_text())["overall"]["ex"] == 1.0
