@@ -134,7 +134,7 @@ def compare_modes(base, adapters, a, data, dtype: str, out: Path) -> dict:
     bat = timed_run(engine, bat_args, data, out / f"batched-{dtype}")
     engine.close()
     result = {
-        "dtype": dtype,
+        "dtype": dtype, "questions": len(data.examples),
         "sequential": {k: v for k, v in seq.items() if k != "records"},
         "batched": {k: v for k, v in bat.items() if k != "records"},
         "speedup": round(seq["seconds"] / bat["seconds"], 2),
@@ -189,6 +189,10 @@ def main() -> None:
     ap.add_argument("--link-max-new-tokens", type=int, default=16)
     ap.add_argument("--sql-max-new-tokens", type=int, default=48)
     ap.add_argument("--dtypes", default="float32,bfloat16", help="Comma-separated; each dtype runs both modes.")
+    ap.add_argument("--later-questions", type=int, help="Questions for the dtypes after the first (default: --questions).")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (1: on a machine shared with other jobs, more threads than free cores "
+                         "make OpenMP barriers wait on descheduled threads and timings erratic).")
     ap.add_argument("--cache", type=Path, default=REPO / "tests" / ".cache")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     ap.add_argument("--memory", action="store_true", help="Also the memory comparison (shared base vs two models).")
@@ -204,17 +208,20 @@ def main() -> None:
             return
     import torch
 
-    data = questions(a.data, a.questions)
+    torch.set_num_threads(a.threads)
     result = {
         "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                     "device": "cuda" if torch.cuda.is_available() else "cpu", "load_before": os.getloadavg()[0]},
-        "data": a.data, "questions": len(data.examples), "batch_size": a.batch_size, "tables_per_slice": a.tables_per_slice,
+        "data": a.data, "questions": a.questions, "batch_size": a.batch_size, "tables_per_slice": a.tables_per_slice,
         "link_max_new_tokens": a.link_max_new_tokens, "sql_max_new_tokens": a.sql_max_new_tokens,
-        "runs": [compare_modes(base, adapters, a, data, d, a.out) for d in a.dtypes.split(",")],
+        "runs": [],
         "memory": memory,
     }
-    (a.out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")
+    for i, dtype in enumerate(a.dtypes.split(",")):
+        n = a.questions if i == 0 or not a.later_questions else a.later_questions
+        result["runs"].append(compare_modes(base, adapters, a, questions(a.data, n), dtype, a.out))
+        (a.out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")  # after each dtype
     print(json.dumps(result, indent=2))
 
 
