@@ -84,3 +84,33 @@ def test_vllm_engine_names_the_extra_when_vllm_is_missing():
         pass
     with pytest.raises(LrsqlError, match=r"pip install 'lrsql\[vllm\]'"):
         build_engine("vllm", base="unused", adapters={}, template="qwen")
+
+
+def test_vllm_engine_enables_prefix_caching_and_sends_a_whole_wave_at_once(tiny_model_dir, monkeypatch):
+    """A stand-in ``vllm`` module records what the engine asks of vLLM (vLLM itself needs a GPU)."""
+    import sys
+    import types
+
+    calls: dict[str, object] = {}
+
+    class LLM:
+        def __init__(self, **kwargs):
+            calls["llm"] = kwargs
+
+        def generate(self, inputs, params, lora_request=None, use_tqdm=True):
+            calls.setdefault("generate", []).append((len(inputs), lora_request))
+            out = types.SimpleNamespace(text="singer")
+            return [types.SimpleNamespace(outputs=[out]) for _ in inputs]
+
+    vllm = types.ModuleType("vllm")
+    vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
+    lora, request = types.ModuleType("vllm.lora"), types.ModuleType("vllm.lora.request")
+    request.LoRARequest = lambda name, i, path: (name, i, path)
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    monkeypatch.setitem(sys.modules, "vllm.lora", lora)
+    monkeypatch.setitem(sys.modules, "vllm.lora.request", request)
+
+    engine = build_engine("vllm", base=str(tiny_model_dir), adapters={"schema_link": "/a"}, template="smollm2", dtype="bfloat16")
+    assert calls["llm"]["enable_prefix_caching"] is True and calls["llm"]["dtype"] == "bfloat16"
+    assert engine.generate([Prompt("s", f"q{i}", "") for i in range(40)], "schema_link", 8) == ["singer"] * 40
+    assert calls["generate"] == [(40, ("schema_link", 1, "/a"))]
