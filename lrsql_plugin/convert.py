@@ -205,7 +205,7 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
         link = spaces.link(ex.db_id)
         if link is None:
             outside[ex.db_id] = outside.get(ex.db_id, 0) + 1
-            skipped.append(Skipped(ex.source_file, ex.index, f"database {ex.db_id!r} is not in the pseudo-database ({args.merge_dbs})"))
+            skipped.append(Skipped(ex.source_file, ex.index + 1, f"database {ex.db_id!r} is not in the pseudo-database ({args.merge_dbs})"))
             continue
         try:
             gold = gold_tables(ex.sql, db)

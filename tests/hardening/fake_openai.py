@@ -29,8 +29,13 @@ class FakeOpenAI:
         faults: Callable[[int], str | None] = lambda n: None,
         slow_seconds: float = 0.2,
         answer: Callable[[str, str], str] = answer_for,
+        max_faults_per_prompt: int | None = None,
     ) -> None:
         self.faults, self.slow_seconds, self.answer = faults, slow_seconds, answer
+        # With concurrency, request numbers interleave: cap the failures one prompt can meet, so that a
+        # client with that many retries must succeed (None: no cap, e.g. a server that stays down).
+        self.max_faults_per_prompt = max_faults_per_prompt
+        self.failed: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
         self.requests = 0
         self.injected: Counter[str] = Counter()
@@ -46,12 +51,18 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                key = (body["model"], next(m["content"] for m in body["messages"] if m["role"] == "user"))
                 with server.lock:
                     n = server.requests
                     server.requests += 1
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                     fault = server.faults(n)
+                    cap = server.max_faults_per_prompt
+                    if fault in ("500", "drop") and cap is not None and server.failed[key] >= cap:
+                        fault = None
+                    if fault in ("500", "drop", "down"):
+                        server.failed[key] += 1
                     if fault:
                         server.injected[fault] += 1
                 try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import resource
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -24,6 +24,12 @@ DATABASES = {"spider": ("department_store",), "spider-dk": ("new_concert_singer"
 TIMEOUT = 0.5
 WORKERS = 2
 MAX_RSS_MB = 800
+# lrsql-eval's main, reporting the process's own peak resident memory on stderr when it exits
+PEAK_RSS_WRAPPER = (
+    "import atexit, resource, sys; "
+    "atexit.register(lambda: sys.stderr.write(f'\\nPEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')); "
+    "from lrsql_plugin.cli.evaluate import main; main()"
+)
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -99,12 +105,13 @@ def test_a_thousand_hostile_predictions_change_nothing(db_root: Path, tmp_path: 
     out = tmp_path / "out"
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", "from lrsql_plugin.cli.evaluate import main; main()", "--jsonl", str(jsonl), "--db", str(db_root), "--out", str(out),
+        [sys.executable, "-c", PEAK_RSS_WRAPPER, "--jsonl", str(jsonl), "--db", str(db_root), "--out", str(out),
          "--timeout", str(TIMEOUT), "--workers", str(WORKERS), "--max-rows", "100000", "--no-progress"],
         capture_output=True, text=True, timeout=600,
     )
     seconds = time.monotonic() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # the evaluator's own peak (RUSAGE_CHILDREN would also hold earlier tests' children, e.g. training runs)
+    peak_mb = int(re.search(r"PEAK_RSS_KB (\d+)", proc.stderr).group(1)) / 1024
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert tree_hashes(db_root) == before, "a database file changed, or a journal/WAL file appeared"

@@ -29,7 +29,7 @@ def faults(n: int) -> str | None:
 
 def test_many_prompts_concurrently_each_answered_once():
     prompts = [Prompt(system="s", instruction=f"question {i}", input="") for i in range(600)]
-    with FakeOpenAI(faults, slow_seconds=0.3) as server:
+    with FakeOpenAI(faults, slow_seconds=0.3, max_faults_per_prompt=RETRIES) as server:
         engine = OpenAIEngine({"sql_generation": (server.url, "sql_generation")}, concurrency=16, retries=RETRIES,
                               backoff=0.01, request_timeout=5)
         started = time.monotonic()
@@ -49,7 +49,7 @@ def test_inference_through_the_pipeline_answers_every_question_exactly_once(tmp_
     data = load_spider(DEMO, "dev")
     args = InferenceArguments(engine="openai", api_base="http://unused/v1", concurrency=8, batch_size=4,
                               tables_per_slice=4)
-    with FakeOpenAI(faults, slow_seconds=0.2) as server:
+    with FakeOpenAI(faults, slow_seconds=0.2, max_faults_per_prompt=RETRIES) as server:
         engine = OpenAIEngine({"schema_link": (server.url, "schema_link"), "sql_generation": (server.url, "sql_generation")},
                               concurrency=8, retries=RETRIES, backoff=0.01, request_timeout=5)
         records = run_inference(data, args, tmp_path, engine=engine, progress=False)
