@@ -3,7 +3,7 @@
     python bench/memory_probe.py STATS_JSON train RECIPE.yaml key=value ...
 
 is ``llamafactory-cli train RECIPE.yaml key=value ...`` (stock LLaMA-Factory, single process), plus
-STATS_JSON: the process's peak resident memory (``ru_maxrss``) and, on a GPU, CUDA's peak allocated
+STATS_JSON: the process's peak resident memory (VmHWM, else ``ru_maxrss``) and, on a GPU, CUDA's peak allocated
 and reserved memory.  Written at exit, also when training fails.
 """
 
@@ -16,12 +16,25 @@ import sys
 import time
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory: VmHWM where Linux gives it (its own address space; Linux's
+    ``ru_maxrss`` starts from the forking parent's resident size), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def main() -> None:
     stats_path, argv = sys.argv[1], sys.argv[2:]
     start = time.perf_counter()
 
     def record() -> None:
-        stats = {"max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        stats = {"max_rss_bytes": peak_rss_bytes(),
                  "wall_s": round(time.perf_counter() - start, 2)}
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():

@@ -24,10 +24,13 @@ DATABASES = {"spider": ("department_store",), "spider-dk": ("new_concert_singer"
 TIMEOUT = 0.5
 WORKERS = 2
 MAX_RSS_MB = 800
-# lrsql-eval's main, reporting the process's own peak resident memory on stderr when it exits
+# lrsql-eval's main, reporting the process's own peak resident memory on stderr when it exits. VmHWM
+# belongs to the process's own address space (reset by exec); getrusage's ru_maxrss is not: Linux
+# carries it over from the forking parent, here a pytest process that may hold models of earlier tests.
 PEAK_RSS_WRAPPER = (
-    "import atexit, resource, sys; "
-    "atexit.register(lambda: sys.stderr.write(f'\\nPEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')); "
+    "import atexit, re, sys; "
+    "atexit.register(lambda: sys.stderr.write('\\nPEAK_RSS_KB ' + "
+    "re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1) + '\\n')); "
     "from lrsql_plugin.cli.evaluate import main; main()"
 )
 
