@@ -34,6 +34,6 @@ done
 echo "== 4/4 lrsql-eval: two-stage inference + evaluation on datasets/demo (dev)"
 "$BIN/lrsql-eval" --base "$OUT/models/smollm2" --template smollm2 \
     --schema-link-adapter "$OUT/saves/schema_link" --sql-adapter "$OUT/saves/sql_generation" \
-    --spider-dir datasets/demo --split dev --tables-per-slice $SLICE ${DEMO_LIMIT:+--limit $DEMO_LIMIT} \
+    --spider-dir datasets/demo --split dev --dataset "$OUT/datasets/demo" ${DEMO_LIMIT:+--limit $DEMO_LIMIT} \
     --sql-max-new-tokens 128 --link-max-new-tokens 32 --out "$OUT/eval" --overwrite
 echo "demo done: datasets in $OUT/datasets/demo, adapters in $OUT/saves, results in $OUT/eval (report.md, metrics.json, PNG chart)"
