@@ -280,7 +280,7 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
                 for c in pseudo
             ],
         }
-    manifest = build_manifest(args, data, spaces, PromptRenderer(args.templates_dir), counter)
+    manifest = build_manifest(args, data, spaces, spaces.base, counter)
     return ConvertResult(samples, questions, skipped, report, args, data.name, manifest)
 
 

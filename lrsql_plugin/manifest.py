@@ -71,6 +71,14 @@ class ConversionManifest:
     def merged(self) -> bool:
         return bool(self.data.get("pseudo_databases"))
 
+    def link_names(self) -> dict[tuple[str, str], str]:
+        """``(db_id, table name lower) -> merged name`` over every pseudo-database (empty when not merged)."""
+        return {
+            (db_id, original.lower()): merged
+            for entry in self.data.get("pseudo_databases") or []
+            for merged, db_id, original in entry["tables"]
+        }
+
     def pseudo_databases(self, databases: dict[str, Database]) -> list[tuple[PseudoDatabase, Slicing]]:
         """Rebuild every pseudo-database from ``databases`` (the schema file) and check it against the manifest."""
         out = []

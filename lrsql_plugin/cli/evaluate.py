@@ -98,6 +98,8 @@ def evaluate_and_write(
     flags: Mapping[str, object] | None = None,
     progress: bool = True,
     replace: Sequence[str] = (),
+    extra_metrics: Mapping[str, object] | None = None,
+    extra_markdown: Sequence[str] = (),
 ) -> EvalResult:
     """Score the items, write the outputs into ``out_dir`` (if given) and print the summary table
     (and, with EM, the official layout).
@@ -112,7 +114,7 @@ def evaluate_and_write(
     )
     if out_dir and replace:
         remove_outputs(Path(out_dir), replace)  # --overwrite: no file of the earlier run stays beside the new ones
-    written = write_report(result, out_dir, flags) if out_dir else {}
+    written = write_report(result, out_dir, flags, extra_metrics, extra_markdown) if out_dir else {}
     s = result.settings
     click.echo(
         f"semantics={s.semantics} distinct_removed={s.removes_distinct} timeout={s.timeout:g}s "
@@ -342,9 +344,14 @@ def run_inference_then_evaluate(
             )
             for ex, rec in zip(examples, records)
         ]
-        evaluate_and_write(items, Path(db_root), settings, out, schemas=data.databases, flags=flags, progress=progress)
+        extra_metrics, extra_markdown = {}, []
         if any(r.get("link_schema") for r in records) and not args.gold_tables:
-            add_pseudo_database_linking(out, linking_summary(records, gold))
+            summary = linking_summary(records, gold)
+            extra_metrics = {"pseudo_database_linking": summary}
+            extra_markdown = ["", "## Linking inside the pseudo-database (merged names)", "",
+                              *format_linking({**summary, "merged": True})]
+        evaluate_and_write(items, Path(db_root), settings, out, schemas=data.databases, flags=flags, progress=progress,
+                           extra_metrics=extra_metrics, extra_markdown=extra_markdown)
     except LrsqlError as e:
         click.echo(f"lrsql-eval: error: {e}", err=True)
         sys.exit(2)
@@ -385,25 +392,13 @@ def settings_from_dataset_and_adapters(given: dict[str, object], explicit: set[s
 
 
 def link_gold_by_index(data: object, args: object) -> dict[int, list[str] | None]:
-    """Gold tables per question index, in the names of the schema each question links against."""
-    from lrsql_plugin.inference.run import inference_questions, link_gold_tables, merged_link_spaces_for
+    """Gold tables per question index, in the names of the schema each question links against
+    (merged names when ``args.dataset`` is a merged conversion: the manifest's name map)."""
+    from lrsql_plugin.inference.run import inference_questions
+    from lrsql_plugin.manifest import load_manifest
 
-    spaces = merged_link_spaces_for(data, args)
+    names = load_manifest(args.dataset).link_names() if args.dataset else {}
     return {
-        q.index: None if q.gold_tables is None else link_gold_tables(spaces, q.db_id, q.gold_tables)
+        q.index: None if q.gold_tables is None else [names.get((q.db_id, t.lower()), t) for t in q.gold_tables]
         for q in inference_questions(data, args.limit)
     }
-
-
-def add_pseudo_database_linking(out: Path, summary: Mapping[str, object]) -> None:
-    """Merged mode: the linking summary in the pseudo-database's names, added to metrics.json and report.md."""
-    import json
-
-    from lrsql_plugin.files import atomic_write_text
-
-    metrics_path, report_path = out / "metrics.json", out / "report.md"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    metrics["pseudo_database_linking"] = dict(summary)
-    atomic_write_text(metrics_path, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    section = ["", "## Linking inside the pseudo-database (merged names)", "", *format_linking({**summary, "merged": True}), ""]
-    atomic_write_text(report_path, report_path.read_text(encoding="utf-8") + "\n".join(section))

@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lrsql_plugin import __version__
@@ -345,16 +345,26 @@ def render_chart(result: EvalResult) -> bytes:
     return buffer.getvalue()
 
 
-def write_report(result: EvalResult, out_dir: str | Path, flags: Mapping[str, object] | None = None) -> dict[str, Path]:
-    """Write the four output files into ``out_dir`` (created if needed); returns their paths by name."""
+def write_report(
+    result: EvalResult,
+    out_dir: str | Path,
+    flags: Mapping[str, object] | None = None,
+    extra_metrics: Mapping[str, object] | None = None,
+    extra_markdown: Sequence[str] = (),
+) -> dict[str, Path]:
+    """Write the four output files into ``out_dir`` (created if needed); returns their paths by name.
+
+    ``extra_metrics`` are added to metrics.json and ``extra_markdown`` lines to the end of report.md
+    (inference adds the linking summary of a pseudo-database there)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in OUTPUT_FILES}
-    metrics = json.dumps(metrics_dict(result, flags), indent=2, ensure_ascii=False) + "\n"
+    metrics = json.dumps({**metrics_dict(result, flags), **(extra_metrics or {})}, indent=2, ensure_ascii=False) + "\n"
     per_example = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in example_records(result))
     chart = render_chart(result)
     atomic_write_text(paths["metrics.json"], metrics)
     atomic_write_text(paths["per_example.jsonl"], per_example)
-    atomic_write_text(paths["report.md"], render_markdown(result, flags, chart=paths["ex_by_bucket.png"].name))
+    markdown = render_markdown(result, flags, chart=paths["ex_by_bucket.png"].name)
+    atomic_write_text(paths["report.md"], markdown + "".join(line + "\n" for line in extra_markdown))
     atomic_write_bytes(paths["ex_by_bucket.png"], chart)
     return paths

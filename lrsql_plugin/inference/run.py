@@ -154,21 +154,6 @@ def merged_link_spaces(
     return out
 
 
-def merged_link_spaces_for(data: SourceData, args: InferenceArguments) -> dict[str, tuple[PseudoDatabase, LinkContext]]:
-    """``merged_link_spaces`` with the renderer and token counter built from ``args``."""
-    if not args.dataset:
-        return {}
-    conv = slicing_arguments(args)
-    return merged_link_spaces(data, args, conv, load_token_counter(conv.tokenizer), PromptRenderer(conv.templates_dir))
-
-
-def link_gold_tables(spaces: dict[str, tuple[PseudoDatabase, LinkContext]], db_id: str, gold: Sequence[str]) -> list[str]:
-    """Gold tables in the names of the schema the question links against (merged names in merged mode)."""
-    if db_id in spaces:
-        return spaces[db_id][0].to_merged(db_id, list(gold))
-    return list(gold)
-
-
 RUN_SETTINGS = "inference_settings.json"
 # Settings that may change between an interrupted run and its --resume without changing the results.
 RESUMABLE_CHANGES = ("resume", "limit", "concurrency")

@@ -4,7 +4,6 @@ from lrsql_plugin.slicing.merge import (
     PseudoDatabase,
     assign_pseudo_databases,
     build_pseudo_database,
-    merge_databases,
     pseudo_components,
     read_member_list,
 )
@@ -17,7 +16,6 @@ __all__ = [
     "assign_pseudo_databases",
     "build_pseudo_database",
     "fk_components",
-    "merge_databases",
     "order_tables",
     "pack_slices",
     "pseudo_components",

@@ -39,10 +39,6 @@ class PseudoDatabase:
     origin: dict[str, tuple[str, str]]  # merged table name lower -> (db_id, table name as in the member)
     collisions: dict[str, list[str]]  # table name lower -> members holding it (only names held by several)
 
-    def member_tables(self, db_id: str) -> list[str]:
-        """Merged names of one member's tables, in the member's schema order."""
-        return [n for (d, _), n in self.names.items() if d == db_id]
-
     def to_own(self, merged_names: list[str], db_id: str) -> tuple[list[str], list[str]]:
         """Split linked merged names into (``db_id``'s tables under their own names, names of other members)."""
         own, others = [], []
@@ -93,12 +89,6 @@ def build_pseudo_database(dbs: list[Database], name: str = MERGED_DB_ID) -> Pseu
         clash = [n for n, c in Counter(t.name.lower() for t in tables).items() if c > 1]
         raise InputError(name, f"merged table names collide after prefixing: {', '.join(clash)}")
     return PseudoDatabase(name, [d.db_id for d in dbs], Database(db_id=name, tables=tables), names, origin, collisions)
-
-
-def merge_databases(dbs: list[Database], db_id: str = MERGED_DB_ID) -> tuple[Database, dict[tuple[str, str], str]]:
-    """The merged database and a map ``(db_id, table name lower) -> merged table name``."""
-    p = build_pseudo_database(dbs, db_id)
-    return p.database, p.names
 
 
 def seeded_member_order(db_ids: list[str], seed: int | str) -> list[str]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from lrsql_plugin.schema.model import Column, Database, ForeignKey, Table
-from lrsql_plugin.slicing import fk_components, merge_databases, order_tables, pack_slices, slice_database
+from lrsql_plugin.slicing import (
+    build_pseudo_database,
+    fk_components,
+    order_tables,
+    pack_slices,
+    slice_database,
+)
 from lrsql_plugin.sources.spider_tables import load_tables_json
 from lrsql_plugin.sources.sqlite_folder import introspect_sqlite
 from tests.convert.conftest import DEMO
@@ -70,7 +76,8 @@ def test_seeded_orders_are_reproducible_and_differ_from_canonical():
 
 def test_merged_database_prefixes_only_colliding_names(spider_dir):
     dbs = load_tables_json(spider_dir / "tables.json")
-    merged, names = merge_databases([dbs["concert_singer"], dbs["singer"], dbs["pets_1"]])
+    pseudo = build_pseudo_database([dbs["concert_singer"], dbs["singer"], dbs["pets_1"]])
+    merged, names = pseudo.database, pseudo.names
     assert names[("concert_singer", "singer")] == "concert_singer__singer"
     assert names[("singer", "singer")] == "singer__singer"
     assert names[("concert_singer", "stadium")] == "stadium"
