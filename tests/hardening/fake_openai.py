@@ -65,12 +65,26 @@ class FakeOpenAI:
                         server.failed[key] += 1
                     if fault:
                         server.injected[fault] += 1
+                # A request leaves the in-flight count just before its last byte is sent: once the
+                # client has its answer it may send the next request at once, and counting after the
+                # reply would see the old and the new one together (more than the client ever has open).
+                left = False
+
+                def leave() -> None:
+                    nonlocal left
+                    if not left:
+                        left = True
+                        with server.lock:
+                            server.in_flight -= 1
+
                 try:
                     if fault in ("drop", "down"):
                         self.close_connection = True
+                        leave()
                         self.connection.shutdown(2)
                         return
                     if fault == "500":
+                        leave()
                         self.send_error(500, "injected failure")
                         return
                     if fault == "slow":
@@ -82,13 +96,13 @@ class FakeOpenAI:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
                     with server.lock:
                         server.answered[(body["model"], user)] += 1
+                    leave()
+                    self.end_headers()
+                    self.wfile.write(data)
                 finally:
-                    with server.lock:
-                        server.in_flight -= 1
+                    leave()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
