@@ -64,11 +64,13 @@ def has_order_by(sql: str) -> bool:
 
 def spider_results_equal(gold: Rows, pred: Rows, order_matters: bool) -> bool:
     """Equal as multisets of rows (as lists when ``order_matters``) for some permutation of pred's columns."""
-    if not gold and not pred:
+    if gold == pred:  # the same rows in the same order: equal under every rule (and cheap to see)
         return True
     if len(gold) != len(pred) or len(gold[0]) != len(pred[0]):
         return False
     width = len(gold[0])
+    if width == 1:  # one column: no permutation to search
+        return gold == pred if order_matters else Counter(gold) == Counter(pred)
     gold_cols, pred_cols = list(zip(*gold)), list(zip(*pred))
 
     def column_key(col: tuple) -> object:

@@ -16,6 +16,7 @@ import pytest
 
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation import EvalItem, evaluate
+from lrsql_plugin.evaluation.execution import QueryRunner
 from lrsql_plugin.evaluation.semantics import (
     bird_results_equal,
     has_order_by,
@@ -214,3 +215,50 @@ class TestComparisonFunctions:
     def test_bird_is_set_equality(self):
         assert bird_results_equal([(1, "a"), (1, "a")], [(1, "a")])
         assert not bird_results_equal([(1, "a")], [("a", 1)])
+
+    def test_one_column_compares_as_a_multiset_or_a_list(self):
+        gold = [(1,), (1,), (2,)]
+        assert spider_results_equal(gold, [(2,), (1,), (1,)], order_matters=False)
+        assert not spider_results_equal(gold, [(2,), (1,), (1,)], order_matters=True)
+        assert not spider_results_equal(gold, [(1,), (2,), (2,)], order_matters=False)  # same set, other counts
+
+
+class TestRepeatedTexts:
+    """Each distinct query runs once; reusing a result never changes a verdict."""
+
+    def test_a_prediction_that_is_the_gold_text_matches(self, judge):
+        assert judge("new_orchestra", "SELECT Name FROM conductor", "SELECT Name FROM conductor").match
+
+    def test_a_random_query_is_run_again_not_reused(self, judge):
+        # the official evaluator runs gold and prediction separately: two random() calls differ
+        result = judge("new_orchestra", "SELECT random() FROM conductor", "SELECT random() FROM conductor")
+        assert result.outcome == "mismatch"
+
+    def test_one_prediction_text_is_judged_against_each_of_its_golds(self, dk_db_root):
+        pred = "SELECT count(*) FROM conductor"
+        items = [EvalItem("new_orchestra", "SELECT count(*) FROM conductor", pred),
+                 EvalItem("new_orchestra", "SELECT count(*) FROM performance", pred),
+                 EvalItem("new_orchestra", "SELECT count(Conductor_ID) FROM conductor", pred)]
+        result = evaluate(items, dk_db_root, EvalArguments(workers=1), progress=False)
+        conductors, performances = (sqlite3.connect(dk_db_root / "new_orchestra" / "new_orchestra.sqlite")
+                                  .execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("conductor", "performance"))
+        assert conductors != performances
+        assert [e.outcome for e in result.examples] == ["match", "mismatch", "match"]
+
+
+class TestTextDecoding:
+    def test_text_that_is_not_utf8_loses_its_bad_bytes_as_in_the_official_evaluator(self, tmp_path):
+        db = tmp_path / "latin" / "latin.sqlite"
+        db.parent.mkdir()
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE TABLE t (name TEXT)")
+        conn.execute("INSERT INTO t VALUES (CAST(X'436166e9' AS TEXT)), ('Café')")  # latin-1 'Café', then UTF-8
+        conn.commit()
+        conn.close()
+        with QueryRunner(timeout=5, max_rows=10) as runner:
+            assert runner.run(db, "SELECT name FROM t").rows == [("Caf",), ("Café",)]
+            assert runner.run(db, "SELECT name FROM t WHERE rowid = 2").rows == [("Café",)]
+        items = [EvalItem("latin", "SELECT name FROM t", "SELECT name FROM t ORDER BY rowid DESC"),
+                 EvalItem("latin", "SELECT name FROM t", "SELECT 'Caf' UNION ALL SELECT 'Café'")]
+        result = evaluate(items, tmp_path, EvalArguments(workers=1), progress=False)
+        assert [e.outcome for e in result.examples] == ["match", "match"]
