@@ -34,7 +34,7 @@ from lrsql_plugin.schema.model import Database
 OUTCOMES = ("match", "mismatch", "prediction_error", "timeout", "gold_error")
 NOT_RUN = "not_run"  # --etype match: nothing was executed
 UNKNOWN_BUCKET = "unknown"
-PRED_CACHE_ROWS = 1_000_000  # rows of prediction results kept for reuse (gold results are all kept)
+REPEATED_PREDICTION_ROWS = 1_000_000  # rows of repeated predictions' results kept at once
 # SQL whose result can differ between two runs on the same file (random values, the clock)
 _NONDETERMINISTIC = re.compile(r"\b(random|randomblob|changes|total_changes|last_insert_rowid)\s*\(|'now'", re.I)
 
@@ -178,6 +178,41 @@ class _OnceCache:
         return future.result()
 
 
+class _RepeatedPredictions:
+    """Results of prediction texts that come with several different golds, kept until their last use.
+
+    Only texts known to come back are kept, each only until its last item is judged, and never
+    more than ``max_rows`` rows in all: a prediction's result is model output, so holding every
+    one of them could take as much memory as all the results of a run together.
+    """
+
+    def __init__(self, uses: Counter, max_rows: int) -> None:
+        self.left = {key: n for key, n in uses.items() if n > 1}  # (db_id, text) -> items still to judge
+        self.results: dict[tuple[str, str], dict[Path, QueryOutcome]] = {}
+        self.rows, self.max_rows = 0, max_rows
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], db_path: Path) -> QueryOutcome | None:
+        return self.results.get(key, {}).get(db_path)
+
+    def put(self, key: tuple[str, str], db_path: Path, outcome: QueryOutcome) -> None:
+        if outcome.status == "timeout":  # may not repeat on a quieter machine: run it again
+            return
+        with self._lock:
+            if key in self.left and self.rows + len(outcome.rows) <= self.max_rows:
+                self.results.setdefault(key, {})[db_path] = outcome
+                self.rows += len(outcome.rows)
+
+    def done(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            if key in self.left:
+                self.left[key] -= 1
+                if not self.left[key]:
+                    del self.left[key]
+                    for outcome in self.results.pop(key, {}).values():
+                        self.rows -= len(outcome.rows)
+
+
 @dataclass(frozen=True)
 class _Gold:
     """What a gold query's text determines: the SQL to run, how to compare, its hardness."""
@@ -196,29 +231,14 @@ class _Judge:
 
     def __init__(
         self, runner: QueryRunner, settings: EvalArguments, databases: dict[str, list[Path]],
-        schemas: Mapping[str, Database] | None = None,
+        schemas: Mapping[str, Database] | None = None, repeated: _RepeatedPredictions | None = None,
     ) -> None:
         self.runner, self.settings, self.databases = runner, settings, databases
         self.gold_results = _OnceCache()
         self.golds: dict[str, _Gold] = {}  # a race only computes an entry twice
         self.schemas = schemas or {}
         self.em_schemas: dict[str, EMSchema] = {}
-        # results of predictions, for a prediction text that comes back with another gold; bounded
-        self.pred_results: dict[tuple[Path, str], QueryOutcome] = {}
-        self.pred_rows_held = 0
-        self._lock = threading.Lock()
-
-    def _run_prediction(self, db_path: Path, sql: str) -> QueryOutcome:
-        """Run a prediction once per (file, text) while the cache holds fewer than PRED_CACHE_ROWS rows."""
-        outcome = self.pred_results.get((db_path, sql))
-        if outcome is None:
-            outcome = self.runner.run(db_path, sql)
-            if outcome.status != "timeout":  # a timeout may not repeat on a quieter machine: not kept
-                with self._lock:
-                    if self.pred_rows_held + len(outcome.rows) <= PRED_CACHE_ROWS:
-                        self.pred_results[(db_path, sql)] = outcome
-                        self.pred_rows_held += len(outcome.rows)
-        return outcome
+        self.repeated = repeated or _RepeatedPredictions(Counter(), 0)
 
     def _exact(self, item: EvalItem) -> tuple[EMVerdict | None, str]:
         """(EM verdict, why the gold has none) when EM is computed."""
@@ -258,6 +278,12 @@ class _Judge:
         return gold
 
     def __call__(self, index: int, item: EvalItem) -> ExampleResult:
+        try:
+            return self._judge(index, item)
+        finally:
+            self.repeated.done((item.db_id, item.prediction))
+
+    def _judge(self, index: int, item: EvalItem) -> ExampleResult:
         gold = self._gold(item.gold)
         exact, exact_error = self._exact(item)
 
@@ -269,25 +295,36 @@ class _Judge:
         if self.settings.plug_value and not item.prediction_error:
             first: ExampleResult | None = None
             for candidate in plugged_predictions(item.gold, item.prediction):
-                result = self._execute(gold, candidate, item, verdict)
+                result = self._execute(gold, candidate, item, verdict, reuse=False)
                 if result.match:
                     return result
                 first = first or result
             return first or self._execute(gold, item.prediction, item, verdict)
         return self._execute(gold, item.prediction, item, verdict)
 
-    def _execute(self, gold: _Gold, prediction: str, item: EvalItem, verdict: Callable[..., ExampleResult]) -> ExampleResult:
+    def _execute(
+        self, gold: _Gold, prediction: str, item: EvalItem, verdict: Callable[..., ExampleResult], reuse: bool = True
+    ) -> ExampleResult:
+        """``reuse``: ``prediction`` is the item's own text (not a --plug_value candidate), whose result
+        may be shared with the other items that carry the same text."""
         pred_sql = self._prepare(prediction)
+        # a text whose result can differ between two runs is always run again, as the official evaluator does
+        deterministic = not _NONDETERMINISTIC.search(pred_sql)
+        reuse = reuse and deterministic
         for db_path in self.databases[item.db_id]:
             expected = self.gold_results.get((db_path, gold.sql), lambda p=db_path: self.runner.run(p, gold.sql))
             if expected.status != "ok":
                 return verdict("gold_error", f"{expected.message} (on {db_path.name})")
             if item.prediction_error:
                 return verdict("prediction_error", item.prediction_error)
-            # a prediction that is the gold query's own text has the gold's result (unless it can
-            # differ between two runs): spare executing it again
-            same = pred_sql == gold.sql and not _NONDETERMINISTIC.search(pred_sql)
-            pred = expected if same else self._run_prediction(db_path, pred_sql)
+            # a prediction that is the gold query's own text has the gold's result: spare running it again
+            same = deterministic and pred_sql == gold.sql
+            key = (item.db_id, item.prediction)
+            pred = expected if same else self.repeated.get(key, db_path) if reuse else None
+            if pred is None:
+                pred = self.runner.run(db_path, pred_sql)
+                if reuse:
+                    self.repeated.put(key, db_path, pred)
             if pred.status == "timeout":
                 return verdict("timeout", pred.message)
             if pred.status == "error":
@@ -337,7 +374,8 @@ def evaluate(
         first_of.setdefault(key, n)
     distinct = list(first_of.values())  # in item order: dicts keep insertion order
     with QueryRunner(settings.timeout, settings.max_rows) as runner:
-        judge = _Judge(runner, settings, databases, schemas)
+        uses = Counter((indexed[n][1].db_id, indexed[n][1].prediction) for n in distinct)
+        judge = _Judge(runner, settings, databases, schemas, _RepeatedPredictions(uses, REPEATED_PREDICTION_ROWS))
         with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrsql-eval") as pool:
             verdicts = pool.map(judge, [indexed[n][0] for n in distinct], [indexed[n][1] for n in distinct])
             judged = dict(zip(first_of, tqdm(verdicts, total=len(distinct), desc="lrsql-eval", unit="q", disable=not progress)))

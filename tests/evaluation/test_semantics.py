@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation import EvalItem, evaluate
-from lrsql_plugin.evaluation.execution import QueryRunner
+from lrsql_plugin.evaluation.evaluate import _Judge, _RepeatedPredictions
+from lrsql_plugin.evaluation.execution import QueryOutcome, QueryRunner
 from lrsql_plugin.evaluation.semantics import (
     bird_results_equal,
     has_order_by,
@@ -246,6 +248,19 @@ class TestRepeatedTexts:
         assert [e.outcome for e in result.examples] == ["match", "mismatch", "match"]
 
 
+    def test_a_random_prediction_met_with_two_golds_is_run_for_each(self, dk_db_root):
+        pred = "SELECT abs(random()) % 1000000007 FROM conductor LIMIT 1"
+        items = [EvalItem("new_orchestra", "SELECT 1", pred), EvalItem("new_orchestra", "SELECT 2", pred)]
+        runs = []
+        with QueryRunner(timeout=5, max_rows=10) as runner:
+            original = runner.run
+            runner.run = lambda path, sql: runs.append(sql) or original(path, sql)  # count what SQLite is asked
+            judge = _Judge(runner, EvalArguments(workers=1), {"new_orchestra": [dk_db_root / "new_orchestra" / "new_orchestra.sqlite"]},
+                           repeated=_RepeatedPredictions(Counter((i.db_id, i.prediction) for i in items), 100))
+            [judge(n, item) for n, item in enumerate(items)]
+        assert runs.count(pred) == 2
+
+
 class TestTextDecoding:
     def test_text_that_is_not_utf8_loses_its_bad_bytes_as_in_the_official_evaluator(self, tmp_path):
         db = tmp_path / "latin" / "latin.sqlite"
@@ -262,3 +277,26 @@ class TestTextDecoding:
                  EvalItem("latin", "SELECT name FROM t", "SELECT 'Caf' UNION ALL SELECT 'Café'")]
         result = evaluate(items, tmp_path, EvalArguments(workers=1), progress=False)
         assert [e.outcome for e in result.examples] == ["match", "match"]
+
+class TestRepeatedPredictionCache:
+    """Results of a prediction text that comes with several golds live until its last item, within a row budget."""
+
+    def test_kept_until_the_last_use_then_freed(self, tmp_path):
+        key, path = ("db", "SELECT x FROM t"), tmp_path / "db.sqlite"
+        cache = _RepeatedPredictions(Counter({key: 2, ("db", "once"): 1}), max_rows=10)
+        cache.put(key, path, QueryOutcome("ok", rows=[(1,), (2,)]))
+        cache.put(("db", "once"), path, QueryOutcome("ok", rows=[(3,)]))  # never comes back: not kept
+        assert cache.get(key, path).rows == [(1,), (2,)] and cache.get(("db", "once"), path) is None
+        assert cache.rows == 2
+        cache.done(key)
+        assert cache.get(key, path) is not None
+        cache.done(key)
+        assert cache.get(key, path) is None and cache.rows == 0
+
+    def test_the_row_budget_and_timeouts_are_respected(self, tmp_path):
+        a, b, c = (("db", f"q{i}") for i in range(3))
+        cache = _RepeatedPredictions(Counter({a: 2, b: 2, c: 2}), max_rows=3)
+        cache.put(a, tmp_path, QueryOutcome("ok", rows=[(1,), (2,)]))
+        cache.put(b, tmp_path, QueryOutcome("ok", rows=[(1,), (2,)]))  # 4 rows would exceed the budget
+        cache.put(c, tmp_path, QueryOutcome("timeout", message="timeout after 1 s"))
+        assert cache.get(a, tmp_path) is not None and cache.get(b, tmp_path) is None and cache.get(c, tmp_path) is None
