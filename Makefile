@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check lrsql_plugin tests bench
+	$(VENV)/bin/ruff check lrsql_plugin tests bench datasets
 
 bench: $(STAMP)
 	$(PY) bench/bench_eval.py --repeats 15

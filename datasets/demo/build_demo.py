@@ -966,7 +966,7 @@ q("dev", C, "Which games are published by Emberline or have been played by a par
      WHERE T2.party_size >= 7""", 3)
 
 # ---- orchard_coop -------------------------------------------------------------------------
-O = "orchard_coop"
+O = "orchard_coop"  # noqa: E741  (one-letter database names, as the other blocks)
 q("train", O, "How many growers farm organically?",
   "SELECT count(*) FROM growers WHERE organic = 1", 1)
 q("train", O, "List the names and altitudes of orchards higher than 100 meters, highest first.",
@@ -1107,7 +1107,7 @@ def read_schema(db_id: str) -> dict:
         index: dict[tuple[str, str], int] = {}
         for ti, table in enumerate(tables):
             pk = []
-            for cid, name, ctype, _notnull, _default, pkpos in con.execute(
+            for _cid, name, ctype, _notnull, _default, pkpos in con.execute(
                     f"PRAGMA table_info({quote(table)})"):
                 index[(table, name)] = len(col_orig)
                 col_orig.append([ti, name])
