@@ -22,9 +22,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lrsql_plugin tests bench datasets
 
+# The recorded benchmarks of bench/README.md (evaluation, then inference: about 15 minutes on 2 cores)
 bench: $(STAMP)
 	$(PY) bench/bench_eval.py --repeats 15
-	$(PY) bench/bench_inference.py --questions 24 --batch-size 8
+	$(PY) bench/bench_eval_scale.py --repeats 5
+	$(PY) bench/bench_eval_scale.py --repeats 5 --scale 30
+	$(PY) bench/bench_inference.py --questions 48 --later-questions 16 --dtypes float32,bfloat16
 
 # Training memory: schema_link vs full_schema_link recipes (LoRA, QLoRA, checkpointing on/off) with
 # llamafactory-cli, beside the planner; SmolLM2-135M on CPU. On a GPU without a hub, e.g.:
