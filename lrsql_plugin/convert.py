@@ -133,16 +133,14 @@ def pseudo_database_groups(data: SourceData, args: ConvertArguments) -> list[tup
 def pseudo_context(
     data: SourceData,
     args: ConvertArguments,
-    name: str,
-    members: list[str],
+    pseudo: PseudoDatabase,
     counter: TokenCounter,
     base: PromptRenderer,
 ) -> SchemaContext:
     """The link context of one pseudo-database: merged schema, merged sample values and descriptions."""
-    dbs = {d: data.databases[d] for d in members}
-    pseudo = build_pseudo_database([dbs[d] for d in members], name)
+    dbs = {d: data.databases[d] for d in pseudo.members}
     samples, descriptions = {}, {}
-    for d in members:
+    for d in pseudo.members:
         r = database_renderer(base, dbs[d], data, args)
         for table, cols in r.samples.items():
             samples[pseudo.names[(d, table.lower())]] = cols
@@ -183,7 +181,8 @@ class LinkSpaces:
             return None
         if i not in self._pseudo:
             name, members = self.groups[i]
-            self._pseudo[i] = pseudo_context(self.data, self.args, name, members, self.counter, self.base)
+            pseudo = build_pseudo_database([self.data.databases[d] for d in members], name)
+            self._pseudo[i] = pseudo_context(self.data, self.args, pseudo, self.counter, self.base)
         return self._pseudo[i]
 
     def all_pseudo(self) -> list[SchemaContext]:

@@ -140,14 +140,14 @@ def merged_link_spaces(
     """db_id -> (its pseudo-database, the link context: merged schema, renderer, the conversion's canonical slicing).
 
     Empty unless ``args.dataset`` names a merged conversion.  The pseudo-databases are rebuilt from the
-    schema file and checked against the manifest; the slicing is the manifest's own.
+    schema file once and checked against the manifest; the slicing is the manifest's own.
     """
     if not args.dataset:
         return {}
     manifest = load_manifest(args.dataset)
     out: dict[str, tuple[PseudoDatabase, LinkContext]] = {}
     for pseudo, slicing in manifest.pseudo_databases(data.databases):
-        ctx = pseudo_context(data, conv, pseudo.name, pseudo.members, counter, base)
+        ctx = pseudo_context(data, conv, pseudo, counter, base)
         link = LinkContext(ctx.schema, ctx.renderer, slicing)
         for db_id in pseudo.members:
             out[db_id] = (ctx.pseudo, link)

@@ -71,12 +71,13 @@ def build_pseudo_database(dbs: list[Database], name: str = MERGED_DB_ID) -> Pseu
         for t in db.tables:
             holders[t.name.lower()].append(db.db_id)
     collisions = {n: ds for n, ds in holders.items() if len(ds) > 1}
+    colliding = set(collisions)
     names: dict[tuple[str, str], str] = {}
     origin: dict[str, tuple[str, str]] = {}
     tables: list[Table] = []
     for db in dbs:
         for t in db.tables:
-            names[(db.db_id, t.name.lower())] = merged_name(db.db_id, t.name, set(collisions))
+            names[(db.db_id, t.name.lower())] = merged_name(db.db_id, t.name, colliding)
         for t in db.tables:
             new = names[(db.db_id, t.name.lower())]
             origin[new.lower()] = (db.db_id, t.name)
