@@ -22,12 +22,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lrsql_plugin tests bench datasets
 
-# The recorded benchmarks of bench/README.md (evaluation, then inference: about 15 minutes on 2 cores)
+# The recorded benchmarks of bench/README.md (evaluation, inference, decoding costs, gold spread:
+# about 40 minutes on 2 cores)
 bench: $(STAMP)
 	$(PY) bench/bench_eval.py --repeats 15
 	$(PY) bench/bench_eval_scale.py --repeats 5
 	$(PY) bench/bench_eval_scale.py --repeats 5 --scale 30
 	$(PY) bench/bench_inference.py --questions 48 --later-questions 16 --dtypes float32,bfloat16
+	$(PY) bench/bench_decode_costs.py --experiments
+	$(PY) bench/bench_gold_spread.py --seeds 0-19
 
 # Training memory: schema_link vs full_schema_link recipes (LoRA, QLoRA, checkpointing on/off) with
 # llamafactory-cli, beside the planner; SmolLM2-135M on CPU. On a GPU without a hub, e.g.:
