@@ -34,6 +34,7 @@ import os
 import platform
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -144,9 +145,10 @@ def experiments(a: argparse.Namespace, base: Path, adapters: dict, torch) -> dic
         return engine_generate(batch, max_new)
 
     engine._generate_batch = recording
-    run_inference(questions(a.data, 2), args, a.out / "decode-costs-warmup", engine=engine, progress=False)
-    batches.clear()
-    run_inference(questions(a.data, a.questions), args, a.out / "decode-costs-run", engine=engine, progress=False)
+    with tempfile.TemporaryDirectory() as out:  # predictions are not kept: only the engine batches are
+        run_inference(questions(a.data, 2), args, Path(out) / "warmup", engine=engine, progress=False)
+        batches.clear()
+        run_inference(questions(a.data, a.questions), args, Path(out) / "run", engine=engine, progress=False)
     engine._generate_batch = engine_generate
 
     result = {"engine_batches": [(len(b), max(map(len, b)), n) for b, n in batches]}
