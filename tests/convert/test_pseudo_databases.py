@@ -122,6 +122,18 @@ def test_merge_n_spreads_gold_tables_over_every_tenth_of_the_slices(dev_merge50)
     report = (dev_merge50["all"] / "report.md").read_text()
     assert "gold tables by tenth of slice position (all slicings): " + " ".join(map(str, positions)) in report
     assert f"answering None: {stats['schema_link_none_share']:.1%}" in report
+    assert "note: no gold table in tenth" not in report  # every tenth holds gold: nothing to warn about
+
+
+def test_report_warns_about_tenths_without_gold_and_names_them(dev_merge50):
+    # the first 100 questions cover only a few of the 20 dev databases: two tenths hold no gold at all
+    stats = json.loads((dev_merge50["limit"] / "stats.json").read_text())
+    positions = stats["gold_slice_positions"]["all_slicings"]
+    empty = [i + 1 for i, n in enumerate(positions) if n == 0]
+    assert empty == [5, 8], positions
+    report = (dev_merge50["limit"] / "report.md").read_text()
+    assert "no gold table in tenths 5, 8 of the slice positions over all slicings" in report
+    assert "--orders N adds seeded member orders" in report
 
 
 def test_only_colliding_names_are_prefixed_and_the_report_lists_them(dev_merge50):
