@@ -90,7 +90,8 @@ def main() -> None:
     args = parser.parse_args()
     db_root = args.data / "spider-dk" / "database"
     if args.scale > 1:
-        db_root = scaled_copies(db_root, args.scale, Path(tempfile.mkdtemp(prefix="lrsql-scale-")))
+        scratch = tempfile.TemporaryDirectory(prefix="lrsql-scale-")  # removed when the run ends
+        db_root = scaled_copies(db_root, args.scale, Path(scratch.name))
     limits = {"max_rows": 10**8, "timeout": 600.0}
     schemas = load_tables_json(args.data / "spider-dk" / "tables.json")
     base = load_items(args.data)

@@ -311,16 +311,16 @@ class _Judge:
         # a text whose result can differ between two runs is always run again, as the official evaluator does
         deterministic = not _NONDETERMINISTIC.search(pred_sql)
         reuse = reuse and deterministic
+        # a prediction that is the gold query's own text has the gold's result: spare running it again
+        same_as_gold = deterministic and pred_sql == gold.sql
+        key = (item.db_id, item.prediction)
         for db_path in self.databases[item.db_id]:
             expected = self.gold_results.get((db_path, gold.sql), lambda p=db_path: self.runner.run(p, gold.sql))
             if expected.status != "ok":
                 return verdict("gold_error", f"{expected.message} (on {db_path.name})")
             if item.prediction_error:
                 return verdict("prediction_error", item.prediction_error)
-            # a prediction that is the gold query's own text has the gold's result: spare running it again
-            same = deterministic and pred_sql == gold.sql
-            key = (item.db_id, item.prediction)
-            pred = expected if same else self.repeated.get(key, db_path) if reuse else None
+            pred = expected if same_as_gold else (self.repeated.get(key, db_path) if reuse else None)
             if pred is None:
                 pred = self.runner.run(db_path, pred_sql)
                 if reuse:

@@ -121,9 +121,9 @@ def _layout_lines(report: dict) -> list[str]:
         if "merged" in report and empty and any(positions["all_slicings"]):
             lines.append(
                 f"note: no gold table in tenth{'s' if len(empty) > 1 else ''} {', '.join(empty)} of the slice "
-                "positions over all slicings; every "
-                "schema-link sample there answers None, so a model can learn the position instead of reading the "
-                "schema: --orders N adds seeded member orders that move the gold tables"
+                "positions over all slicings; every schema-link sample there answers None, so a model can learn "
+                "the position instead of reading the schema: --orders N adds seeded member orders that move the "
+                "gold tables"
             )
     if report.get("schema_link_none_share") is not None:
         lines.append(f"schema-link samples answering None: {report['schema_link_none_share']:.1%}")
