@@ -21,7 +21,10 @@ Spider-DK questions of ``bench_inference.py`` at the CLI's default caps):
 - transformers' own continuous batching (``generate_batch``, paged attention) against the engine's
   length-sorted padded batches, on the same prompts;
 - a greedy loop that drops each row from the batch and its KV cache as soon as it has finished
-  (HF ``generate`` keeps computing finished rows until the longest one ends), against the engine.
+  (one ``generate`` call keeps computing finished rows until the longest one ends), against the
+  engine.  The engine has since adopted the idea in its own way: it calls ``generate`` for 16 new
+  tokens at a time and drops the finished rows between calls, which keeps the checkpoint's
+  generation settings.  ``decode_costs.json`` was recorded before that change.
 
 Both check that their outputs equal the engine's.  Results: bench/results/decode_costs.json.
 """

@@ -148,3 +148,24 @@ def test_settings_counted_from_the_start_of_a_call_keep_a_batch_in_one_call(tiny
     answers = batched.generate(PROMPTS, SQL_GENERATION, 12)
     assert calls.calls == [(len(PROMPTS), 12)]
     assert answers == each_alone(tiny_model_dir, 12, min_new_tokens=6)
+
+
+def test_a_cache_that_cannot_drop_rows_gets_the_batch_decoded_in_one_call(tiny_model_dir):
+    stops = early_stops(tiny_model_dir)
+    batched = engine(tiny_model_dir)
+    batched.encoder = ExtraStops(batched.encoder, stops)
+    batched.segment_tokens = 2
+    calls = CallRecorder(batched.model)
+
+    class FixedCache:  # a model-specific cache without batch_select_indices
+        pass
+
+    def without_row_selection(**kwargs):
+        out = calls(**kwargs)
+        out.past_key_values = FixedCache()
+        return out
+
+    batched.model.generate = without_row_selection
+    answers = batched.generate(PROMPTS, SQL_GENERATION, 24)
+    assert calls.calls == [(len(PROMPTS), 2), (len(PROMPTS), 24)]  # the first segment is dropped and redone
+    assert answers == each_alone(tiny_model_dir, 24, stops)

@@ -107,12 +107,24 @@ class HFEngine:
         self.batch_shapes.append((len(batch), width))
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch], device=self.device)
         attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch], device=self.device)
+        config = self.model.generation_config
+        segmentable = (
+            len(batch) > 1
+            and getattr(config, "cache_implementation", None) in (None, "dynamic")
+            and not any(getattr(config, name, None) for name in CALL_START_SETTINGS)
+        )
+        answers = self._decode(input_ids, attention, max_new_tokens, self.segment_tokens) if segmentable else None
+        if answers is None:  # one call; also when the model's cache cannot drop rows
+            answers = self._decode(input_ids, attention, max_new_tokens, max_new_tokens)
+        return [self.encoder.decode(tokens) for tokens in answers]
+
+    def _decode(self, input_ids, attention, max_new_tokens: int, segment: int) -> list[list[int]] | None:
+        """New tokens of every row (without the stop token), ``segment`` per ``generate`` call; None
+        when the model's KV cache cannot drop rows (then nothing has been kept)."""
+        torch, width = self.torch, input_ids.shape[1]
         stops = set(self.encoder.stop_token_ids)
-        config = self.model.generation_config  # settings counted from a call's start would restart every segment
-        segmentable = len(batch) > 1 and not any(getattr(config, name, None) for name in CALL_START_SETTINGS)
-        segment = self.segment_tokens if segmentable else max_new_tokens
-        answers: list[list[int]] = [[] for _ in batch]
-        rows = list(range(len(batch)))  # batch row of each row still decoding
+        answers: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
+        rows = list(range(input_ids.shape[0]))  # batch row of each row still decoding
         cache = None
         while True:
             produced = input_ids.shape[1] - width
@@ -124,7 +136,7 @@ class HFEngine:
                     do_sample=False,
                     max_new_tokens=min(segment, max_new_tokens - produced),
                     eos_token_id=self.encoder.stop_token_ids,
-                    pad_token_id=pad,
+                    pad_token_id=self.encoder.pad_token_id,
                     return_dict_in_generate=True,
                 )
             new = out.sequences[:, input_ids.shape[1]:]
@@ -135,15 +147,16 @@ class HFEngine:
                 if end is None:
                     going.append(k)
             if not going or produced + new.shape[1] >= max_new_tokens:
-                break
-            keep = torch.tensor(going, device=self.device)
+                return answers
             cache = out.past_key_values
+            if not hasattr(cache, "batch_select_indices"):
+                return None
+            keep = torch.tensor(going, device=self.device)
             if len(going) < len(rows):
                 cache.batch_select_indices(keep)
                 rows = [rows[k] for k in going]
             input_ids = out.sequences[keep]
             attention = torch.cat([attention[keep], attention.new_ones(len(going), new.shape[1])], dim=1)
-        return [self.encoder.decode(tokens) for tokens in answers]
 
     def close(self) -> None:
         self.model = None
