@@ -47,12 +47,6 @@ def gqa_model_dir(tiny_model_dir, tmp_path_factory):
     return out
 
 
-def engine(model_dir, batch_size: int = 16):
-    from lrsql_plugin.inference.engines.hf import HFEngine
-
-    return HFEngine(str(model_dir), {}, TINY_MODEL_TEMPLATE, batch_size=batch_size, device="cpu", dtype="float32")
-
-
 class ExtraStops:
     """The engine's prompt encoder with more stop tokens (a random model hardly ever says its end token)."""
 
@@ -67,6 +61,16 @@ class ExtraStops:
         return self.encoder.stop_token_ids + self.extra
 
 
+def engine(model_dir, batch_size: int = 16, stops: list[int] = (), segment_tokens: int | None = None):
+    """The hf engine on CPU in float32, with extra stop tokens and ``segment_tokens`` when given."""
+    from lrsql_plugin.inference.engines.hf import HFEngine
+
+    e = HFEngine(str(model_dir), {}, TINY_MODEL_TEMPLATE, batch_size=batch_size, device="cpu", dtype="float32")
+    e.encoder = ExtraStops(e.encoder, list(stops))
+    e.segment_tokens = segment_tokens or e.segment_tokens
+    return e
+
+
 def early_stops(model_dir) -> list[int]:
     """Tokens that end the random model's answers to PROMPTS at different lengths (some not at all)."""
     import torch
@@ -79,8 +83,7 @@ def early_stops(model_dir) -> list[int]:
 
 
 def each_alone(model_dir, max_new_tokens: int, stops: list[int] = (), **generation) -> list[str]:
-    alone = engine(model_dir, batch_size=1)
-    alone.encoder = ExtraStops(alone.encoder, list(stops))
+    alone = engine(model_dir, batch_size=1, stops=stops)
     for key, value in generation.items():
         setattr(alone.model.generation_config, key, value)
     return [alone.generate([p], SQL_GENERATION, max_new_tokens)[0] for p in PROMPTS]
@@ -113,9 +116,7 @@ class CallRecorder:
 
 def test_rows_whose_answer_ended_leave_the_batch_and_the_answers_do_not_change(tiny_model_dir):
     stops = early_stops(tiny_model_dir)
-    segmented = engine(tiny_model_dir)
-    segmented.encoder = ExtraStops(segmented.encoder, stops)
-    segmented.segment_tokens = 2
+    segmented = engine(tiny_model_dir, stops=stops, segment_tokens=2)
     calls = CallRecorder(segmented.model)
     answers = segmented.generate(PROMPTS, SQL_GENERATION, 24)
     assert answers == each_alone(tiny_model_dir, 24, stops)
@@ -123,17 +124,14 @@ def test_rows_whose_answer_ended_leave_the_batch_and_the_answers_do_not_change(t
     assert rows[0] == len(PROMPTS) and 0 < rows[-1] < rows[0], rows  # ended rows left; the rest went on
     assert rows == sorted(rows, reverse=True) and all(n <= 2 for _, n in calls.calls)
     assert sum(n for _, n in calls.calls) == 24  # the rows that never ended got all their tokens
-    one_call = engine(tiny_model_dir)
-    one_call.encoder = ExtraStops(one_call.encoder, stops)
-    one_call.segment_tokens = 24
+    one_call = engine(tiny_model_dir, stops=stops, segment_tokens=24)
     assert one_call.generate(PROMPTS, SQL_GENERATION, 24) == answers
     assert len({len(a) for a in answers}) > 2
 
 
 def test_the_checkpoints_generation_settings_apply_across_segments(tiny_model_dir):
     plain = engine(tiny_model_dir).generate(PROMPTS, SQL_GENERATION, 24)
-    segmented = engine(tiny_model_dir)
-    segmented.segment_tokens = 2
+    segmented = engine(tiny_model_dir, segment_tokens=2)
     segmented.model.generation_config.repetition_penalty = 3.0
     penalised = segmented.generate(PROMPTS, SQL_GENERATION, 24)
     assert penalised != plain  # the penalty is in force ...
@@ -141,8 +139,7 @@ def test_the_checkpoints_generation_settings_apply_across_segments(tiny_model_di
 
 
 def test_settings_counted_from_the_start_of_a_call_keep_a_batch_in_one_call(tiny_model_dir):
-    batched = engine(tiny_model_dir)
-    batched.segment_tokens = 2
+    batched = engine(tiny_model_dir, segment_tokens=2)
     batched.model.generation_config.min_new_tokens = 6
     calls = CallRecorder(batched.model)
     answers = batched.generate(PROMPTS, SQL_GENERATION, 12)
@@ -152,9 +149,7 @@ def test_settings_counted_from_the_start_of_a_call_keep_a_batch_in_one_call(tiny
 
 def test_a_cache_that_cannot_drop_rows_gets_the_batch_decoded_in_one_call(tiny_model_dir):
     stops = early_stops(tiny_model_dir)
-    batched = engine(tiny_model_dir)
-    batched.encoder = ExtraStops(batched.encoder, stops)
-    batched.segment_tokens = 2
+    batched = engine(tiny_model_dir, stops=stops, segment_tokens=2)
     calls = CallRecorder(batched.model)
 
     class FixedCache:  # a model-specific cache without batch_select_indices
