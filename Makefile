@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_eval.py --repeats 15
 	$(PY) bench/bench_eval_scale.py --repeats 5
 	$(PY) bench/bench_eval_scale.py --repeats 5 --scale 30
-	$(PY) bench/bench_inference.py --questions 48 --later-questions 16 --dtypes float32,bfloat16
+	$(PY) bench/bench_inference.py --questions 48 --later-questions 16 --threads 2
 	$(PY) bench/bench_decode_costs.py --experiments
 	$(PY) bench/bench_gold_spread.py --seeds 0-19
 
