@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check lrsql_plugin tests bench datasets
 
 # The recorded benchmarks of bench/README.md (evaluation, inference, decoding costs, gold spread:
-# about 40 minutes on 2 cores)
+# about 50 minutes on 2 cores)
 bench: $(STAMP)
 	$(PY) bench/bench_eval.py --repeats 15
 	$(PY) bench/bench_eval_scale.py --repeats 5
