@@ -61,29 +61,30 @@ class ExtraStops:
         return self.encoder.stop_token_ids + self.extra
 
 
-def engine(model_dir, batch_size: int = 16, stops: list[int] = (), segment_tokens: int | None = None):
+def engine(model_dir, batch_size: int = 16, stops: list[int] = (), segment_tokens: int | None = None,
+           adapters: dict[str, str] | None = None):
     """The hf engine on CPU in float32, with extra stop tokens and ``segment_tokens`` when given."""
     from lrsql_plugin.inference.engines.hf import HFEngine
 
-    e = HFEngine(str(model_dir), {}, TINY_MODEL_TEMPLATE, batch_size=batch_size, device="cpu", dtype="float32")
+    e = HFEngine(str(model_dir), adapters or {}, TINY_MODEL_TEMPLATE, batch_size=batch_size, device="cpu", dtype="float32")
     e.encoder = ExtraStops(e.encoder, list(stops))
     e.segment_tokens = segment_tokens or e.segment_tokens
     return e
 
 
-def early_stops(model_dir) -> list[int]:
+def early_stops(model_dir, adapters: dict[str, str] | None = None) -> list[int]:
     """Tokens that end the random model's answers to PROMPTS at different lengths (some not at all)."""
     import torch
 
-    e = engine(model_dir, batch_size=1)
+    e = engine(model_dir, batch_size=1, adapters=adapters)
     answers = [e.model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                                 do_sample=False, max_new_tokens=24, pad_token_id=e.encoder.pad_token_id)[0, len(ids):]
                for ids in map(e.encoder.encode, PROMPTS)]
     return [answers[0][5].item(), answers[1][3].item()]
 
 
-def each_alone(model_dir, max_new_tokens: int, stops: list[int] = (), **generation) -> list[str]:
-    alone = engine(model_dir, batch_size=1, stops=stops)
+def each_alone(model_dir, max_new_tokens: int, stops: list[int] = (), adapters=None, **generation) -> list[str]:
+    alone = engine(model_dir, batch_size=1, stops=stops, adapters=adapters)
     for key, value in generation.items():
         setattr(alone.model.generation_config, key, value)
     return [alone.generate([p], SQL_GENERATION, max_new_tokens)[0] for p in PROMPTS]
@@ -164,3 +165,29 @@ def test_a_cache_that_cannot_drop_rows_gets_the_batch_decoded_in_one_call(tiny_m
     answers = batched.generate(PROMPTS, SQL_GENERATION, 24)
     assert calls.calls == [(len(PROMPTS), 2), (len(PROMPTS), 24)]  # the first segment is dropped and redone
     assert answers == each_alone(tiny_model_dir, 24, stops)
+
+
+@pytest.fixture(scope="module")
+def sql_adapter(tiny_model_dir, tmp_path_factory) -> dict[str, str]:
+    """A random (non-zero) LoRA adapter on every linear layer of the tiny model."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path_factory.mktemp("adapter") / SQL_GENERATION
+    torch.manual_seed(3)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                   LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)).save_pretrained(out)
+    return {SQL_GENERATION: str(out)}
+
+
+def test_with_a_lora_adapter_rows_leave_the_batch_and_answers_stay_those_of_each_prompt_alone(tiny_model_dir,
+                                                                                            sql_adapter):
+    stops = early_stops(tiny_model_dir, sql_adapter)
+    segmented = engine(tiny_model_dir, stops=stops, segment_tokens=2, adapters=sql_adapter)
+    calls = CallRecorder(segmented.model)
+    answers = segmented.generate(PROMPTS, SQL_GENERATION, 24)
+    assert answers == each_alone(tiny_model_dir, 24, stops, adapters=sql_adapter)
+    rows = [r for r, _ in calls.calls]
+    assert rows[0] == len(PROMPTS) and rows[-1] < rows[0], rows
+    assert answers != engine(tiny_model_dir, stops=stops).generate(PROMPTS, SQL_GENERATION, 24)  # the adapter acts
