@@ -99,20 +99,18 @@ def arguments(base: Path, adapters: dict[str, Path], a: argparse.Namespace, dtyp
 
 def forward_clock(model) -> tuple[dict, list]:
     """Seconds and tokens of the model's prompt passes (more than one new token) and decoding steps."""
-    import time as _time
-
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     clock = {"prefill": {"calls": 0, "seconds": 0.0, "tokens": 0}, "decode": {"calls": 0, "seconds": 0.0, "tokens": 0}}
     started: list[float] = []
 
     def before(_module, _args, kwargs):
-        started.append(_time.perf_counter())
+        started.append(time.perf_counter())
 
     def after(_module, _args, kwargs, _output):
         ids = kwargs["input_ids"]
         kind = clock["prefill" if ids.shape[1] > 1 else "decode"]
         kind["calls"] += 1
-        kind["seconds"] += _time.perf_counter() - started.pop()
+        kind["seconds"] += time.perf_counter() - started.pop()
         kind["tokens"] += ids.numel()
 
     hooks = [inner.register_forward_pre_hook(before, with_kwargs=True),
@@ -169,9 +167,10 @@ def compare_modes(base, adapters, a, data, dtype: str, out: Path) -> dict:
         "sequential": {k: v for k, v in seq.items() if k != "records"},
         "batched": {k: v for k, v in bat.items() if k != "records"},
         "speedup": round(seq["seconds"] / bat["seconds"], 2),
+        # each sequential answer's first token comes from its prompt pass, the rest from decoding steps
+        "mean_answer_tokens": round((seq["forward"]["decode"]["calls"] + seq["engine_batches"]) / seq["engine_batches"], 1),
         # what batching could reach if its decoding steps cost nothing: the prompt passes are compute-bound
         # on CPU and cost about the same per token alone as in a batch
-        "mean_answer_tokens": round((seq["forward"]["decode"]["calls"] + seq["engine_batches"]) / seq["engine_batches"], 1),
         "ceiling_if_batched_decoding_were_free": round(seq["seconds"] / bat["forward"]["prefill"]["seconds"], 2),
         "agreement_batch_1_vs_batched": agreement(seq["records"], bat["records"]),
     }

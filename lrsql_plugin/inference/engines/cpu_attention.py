@@ -3,9 +3,9 @@
 transformers' ``sdpa`` attention passes ``enable_gqa`` to ``scaled_dot_product_attention`` only when
 there is no attention mask; with one (every left-padded batch) it first copies the key/value cache
 into one head per query head.  On CPU that copy costs more than the attention itself (a decoding
-step of 16 rows of SmolLM2's shape: 0.6 ms per layer with the copy, 0.19 ms without; bench/README.md),
-while torch's CPU kernel takes a mask and grouped heads together and gives the same numbers.  ``lrsql_sdpa`` is ``sdpa`` without
-the copy; the mask is built exactly as for ``sdpa``.
+step of 16 rows of SmolLM2's shape: 0.6 ms per layer with the copy, 0.19 ms without;
+bench/README.md), while torch's CPU kernel takes a mask and grouped heads together and gives the
+same numbers.  ``lrsql_sdpa`` is ``sdpa`` without the copy; the mask is built exactly as for ``sdpa``.
 """
 
 from __future__ import annotations

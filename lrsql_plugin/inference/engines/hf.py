@@ -59,13 +59,12 @@ class HFEngine:
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens or AUTO_BATCH_TOKENS.get(self.device.split(":")[0], AUTO_BATCH_TOKENS["cpu"])
         torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-        model = None
-        if attention := attention_implementation(self.device):
-            try:
-                model = AutoModelForCausalLM.from_pretrained(base, dtype=torch_dtype, attn_implementation=attention)
-            except (ValueError, ImportError):  # an architecture without SDPA support: its default attention
-                model = None
-        if model is None:
+        attention = attention_implementation(self.device)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(base, dtype=torch_dtype, attn_implementation=attention)
+        except (ValueError, ImportError):  # an architecture without SDPA support: its default attention
+            if attention is None:
+                raise
             model = AutoModelForCausalLM.from_pretrained(base, dtype=torch_dtype)
         if adapters:
             from peft import PeftModel
@@ -122,7 +121,8 @@ class HFEngine:
         """New tokens of every row (without the stop token), ``segment`` per ``generate`` call; None
         when the model's KV cache cannot drop rows (then nothing has been kept)."""
         torch, width = self.torch, input_ids.shape[1]
-        stops = set(self.encoder.stop_token_ids)
+        stop_ids = self.encoder.stop_token_ids
+        stops = set(stop_ids)
         answers: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
         rows = list(range(input_ids.shape[0]))  # batch row of each row still decoding
         cache = None
@@ -135,7 +135,7 @@ class HFEngine:
                     past_key_values=cache,
                     do_sample=False,
                     max_new_tokens=min(segment, max_new_tokens - produced),
-                    eos_token_id=self.encoder.stop_token_ids,
+                    eos_token_id=stop_ids,
                     pad_token_id=self.encoder.pad_token_id,
                     return_dict_in_generate=True,
                 )
