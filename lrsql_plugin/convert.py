@@ -126,7 +126,8 @@ def pseudo_database_groups(data: SourceData, args: ConvertArguments) -> list[tup
         members = read_member_list(args.merge_dbs, set(data.databases))
         return [(MERGED_DB_ID, seeded_member_order(members, args.seed))]
     if args.merge:
-        return assign_pseudo_databases(list(data.databases), args.merge, args.seed)
+        weights = {d: len(db.tables) for d, db in data.databases.items()}
+        return assign_pseudo_databases(list(data.databases), args.merge, args.seed, data.held_out, weights)
     return []
 
 
@@ -270,6 +271,8 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
             "databases": sum(len(c.pseudo.members) for c in pseudo),
             "tables": sum(len(c.schema.tables) for c in pseudo),
             "renamed_tables": sum(1 for c in pseudo for n, (_, t) in c.pseudo.origin.items() if n != t.lower()),
+            # held-out databases spread evenly over positions (--merge N only; --merge-dbs keeps its seeded order)
+            "held_out_spread": len(data.held_out & set(spaces.group_of)) if args.merge else 0,
             "collisions": {
                 c.schema.db_id: {n: ds for n, ds in sorted(c.pseudo.collisions.items())} for c in pseudo if c.pseudo.collisions
             },

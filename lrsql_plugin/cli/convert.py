@@ -46,7 +46,8 @@ def common_options(fn: Callable) -> Callable:
         click.option("--tokenizer", default=None, help="Tokenizer path/name for exact token counts (default: approximation)."),
         click.option("--merge", type=int, default=0, show_default=True,
                      help="Pseudo-databases of N databases each, formed from the whole schema file with the seed "
-                          "(the paper's setting); each question links inside the one holding its database (0 = off)."),
+                          "(the paper's setting; Spider's dev databases are spread evenly over them and their slice "
+                          "positions); each question links inside the one holding its database (0 = off)."),
         click.option("--merge-dbs", type=click.Path(dir_okay=False), default=None,
                      help="File of db_ids, one per line: exactly these form one pseudo-database; other questions are skipped."),
         click.option("--templates-dir", type=click.Path(exists=True, file_okay=False), default=None, help="Replacement Jinja templates."),

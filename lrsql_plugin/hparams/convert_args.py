@@ -52,7 +52,8 @@ class ConvertArguments:
         default=0,
         metadata={
             "help": "Assign every database of the schema file to a pseudo-database of this many databases "
-            "(seeded, independent of the questions converted); each question links inside its own one (0 = off)."
+            "(seeded, independent of the questions converted; the source's held-out databases, Spider's dev.json ones, "
+            "spread evenly); each question links inside its own one (0 = off)."
         },
     )
     merge_dbs: str | None = field(

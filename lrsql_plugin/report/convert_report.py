@@ -102,6 +102,8 @@ def _layout_lines(report: dict) -> list[str]:
             f"pseudo-databases: {m['pseudo_databases']} ({m['with_questions']} with questions), {m['databases']} databases, "
             f"{m['tables']} tables, {m['renamed_tables']} renamed to <db_id>__<table>"
         )
+        if m.get("held_out_spread"):
+            lines.append(f"  {m['held_out_spread']} held-out databases (Spider's dev split) spread evenly over the pseudo-databases and slice positions")
         for p in m["each"][:20]:
             lines.append(f"  {p['name']}: {p['members']} databases, {p['tables']} tables, {p['slices']} slices")
         for name, names in m["collisions"].items():

@@ -10,8 +10,16 @@ Two ways to form them:
 
 - ``--merge-dbs FILE``: exactly the databases listed, one pseudo-database (the paper's sets);
 - ``--merge N``: every database of the schema file, shuffled with the seed and cut into groups of
-  N (the last may be smaller).  The assignment depends only on the schema file and the seed, never
-  on which questions are converted, so a train and a dev conversion share their pseudo-databases.
+  N (the last may be smaller).  The assignment depends only on the schema file (with the source's
+  held-out split, see below) and the seed, never on which questions are converted, so a train and a
+  dev conversion share their pseudo-databases.
+
+Held-out databases (Spider's dev databases, named by its ``dev.json``) are few: 20 of 166.  Shuffled
+like the others, where they land would be chance, and so would the slice positions an evaluation
+ever sees gold at.  ``--merge N`` therefore spreads them: every pseudo-database gets its share, and
+their blocks are placed at evenly spaced fractions of the tables (stratified over all
+pseudo-databases together, so each twentieth of the positions holds one when there are 20); which
+held-out database goes where, and the order of all others, stays seeded.
 """
 
 from __future__ import annotations
@@ -99,18 +107,76 @@ def seeded_member_order(db_ids: list[str], seed: int | str) -> list[str]:
     return order
 
 
-def assign_pseudo_databases(db_ids: list[str], size: int, seed: int) -> list[tuple[str, list[str]]]:
+def assign_pseudo_databases(
+    db_ids: list[str],
+    size: int,
+    seed: int,
+    held_out: frozenset[str] | set[str] = frozenset(),
+    weights: dict[str, int] | None = None,
+) -> list[tuple[str, list[str]]]:
     """Every database in a group of ``size`` (the last may be smaller), members in seeded order.
 
-    Depends on the set of ``db_ids`` (the schema file) and the seed only.
+    ``held_out`` databases are spread evenly over the groups and over the positions inside them (see
+    the module docstring); ``weights`` (tables per database, default 1) measures those positions.
+    Depends on ``db_ids`` as a set, ``held_out``, ``weights`` and the seed only.
     """
     if size < 1:
         raise ValueError("a pseudo-database needs at least one member")
-    order = sorted(db_ids)
-    random.Random(f"assign:{seed}").shuffle(order)
-    groups = [order[i : i + size] for i in range(0, len(order), size)]
-    width = len(str(max(len(groups) - 1, 0)))
-    return [(f"{MERGED_DB_ID}_{i:0{width}d}", seeded_member_order(g, f"{seed}:{i}")) for i, g in enumerate(groups)]
+    spread = sorted(set(held_out) & set(db_ids))
+    order = sorted(set(db_ids) - set(spread))
+    rng = random.Random(f"assign:{seed}")
+    rng.shuffle(order)
+    rng.shuffle(spread)
+    n = len(order) + len(spread)
+    sizes = [min(size, n - i) for i in range(0, n, size)]
+    quotas = _shares(len(spread), sizes)
+    targets = _stratified_targets(quotas)
+    width = len(str(max(len(sizes) - 1, 0)))
+    groups, taken_spread, taken = [], 0, 0
+    for j, (m, k) in enumerate(zip(sizes, quotas)):
+        mine, taken_spread = spread[taken_spread : taken_spread + k], taken_spread + k
+        others, taken = order[taken : taken + m - k], taken + m - k
+        members = seeded_member_order(others, f"{seed}:{j}")
+        if mine:
+            members = _place(members, mine, [targets[(j, i)] for i in range(k)], weights or {})
+        groups.append((f"{MERGED_DB_ID}_{j:0{width}d}", members))
+    return groups
+
+
+def _shares(total: int, sizes: list[int]) -> list[int]:
+    """``total`` split over groups in proportion to ``sizes`` (largest remainders; ties to earlier groups)."""
+    n = sum(sizes)
+    exact = [total * m / n for m in sizes] if n else []
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(sizes)), key=lambda j: (-(exact[j] - shares[j]), j))
+    for j in by_remainder[: total - sum(shares)]:
+        shares[j] += 1
+    return shares
+
+
+def _stratified_targets(quotas: list[int]) -> dict[tuple[int, int], float]:
+    """Target position (0-1) of the i-th held-out member of group j: the K held-out members of all
+    groups, ordered by their natural place in their own group, take the centres of K equal strata."""
+    natural = sorted(((i + 0.5) / k, j, i) for j, k in enumerate(quotas) for i in range(k))
+    return {(j, i): (rank + 0.5) / len(natural) for rank, (_, j, i) in enumerate(natural)}
+
+
+def _place(others: list[str], held: list[str], targets: list[float], weights: dict[str, int]) -> list[str]:
+    """``others`` in order with each ``held[i]`` inserted where its block is centred nearest ``targets[i]``
+    (positions measured in ``weights``, 1 per database when absent)."""
+    w = {d: weights.get(d, 1) for d in others + held}
+    total = sum(w.values())
+    out: list[str] = []
+    done, i = 0, 0
+    for d in [*others, None]:
+        while i < len(held) and (d is None or done >= targets[i] * total - w[held[i]] / 2):
+            out.append(held[i])
+            done += w[held[i]]
+            i += 1
+        if d is not None:
+            out.append(d)
+            done += w[d]
+    return out
 
 
 def read_member_list(path: str | Path, known: set[str]) -> list[str]:

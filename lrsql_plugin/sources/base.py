@@ -20,6 +20,9 @@ class SourceData:
     skipped: list[Skipped] = field(default_factory=list)
     db_root: Path | None = None  # folder holding <db_id>/<db_id>.sqlite, when databases are present
     descriptions: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # db -> table -> col -> text
+    # databases of the source's held-out split inside the same schema file (Spider: dev.json's);
+    # ``--merge N`` spreads them evenly over pseudo-databases and slice positions
+    held_out: frozenset[str] = frozenset()
 
 
 SOURCES: dict[str, Callable[..., SourceData]] = {}

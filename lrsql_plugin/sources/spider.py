@@ -10,6 +10,7 @@ from lrsql_plugin.sources.examples_json import examples_from_records, read_label
 from lrsql_plugin.sources.spider_tables import find_sqlite_files, load_tables_json
 
 SPLIT_FILES = {"train": ["train_spider.json", "train_others.json"], "dev": ["dev.json"]}
+HELD_OUT_FILE = "dev.json"  # its databases are Spider's held-out split (none of them has train questions)
 
 
 @register_source("spider")
@@ -21,7 +22,8 @@ def load_spider(
 ) -> SourceData:
     """Read a Spider-layout folder; ``questions`` (file names in ``spider_dir`` or paths) replaces the split's files.
 
-    ``train`` reads ``train_spider.json`` and, when present, ``train_others.json``.
+    ``train`` reads ``train_spider.json`` and, when present, ``train_others.json``.  The databases of
+    ``dev.json`` (when present) are the held-out split, whatever questions are read.
     """
     root = Path(spider_dir)
     if not root.is_dir():
@@ -37,10 +39,20 @@ def load_spider(
         files = [root / names[0]] + [root / n for n in names[1:] if (root / n).is_file()]
     skipped: list[Skipped] = []
     examples = []
+    held_out: frozenset[str] = frozenset()
     for f in files:
         records, labels = read_labelled_records(f)
         examples += examples_from_records(f, records, databases, "query", skipped, labels=labels)
+        if f == root / HELD_OUT_FILE:
+            held_out = held_out_databases(records, databases)
+    if not held_out and (root / HELD_OUT_FILE).is_file() and root / HELD_OUT_FILE not in files:
+        held_out = held_out_databases(read_labelled_records(root / HELD_OUT_FILE)[0], databases)
     db_root = root / "database"
     for db in databases.values():
         db.sqlite_paths = [str(p) for p in find_sqlite_files(db_root, db.db_id)]
-    return SourceData("spider", databases, examples, skipped, db_root if db_root.is_dir() else None)
+    return SourceData("spider", databases, examples, skipped, db_root if db_root.is_dir() else None, held_out=held_out)
+
+
+def held_out_databases(records: list[object], databases: dict) -> frozenset[str]:
+    """The known ``db_id`` values of a split's records (malformed records are the question reader's to report)."""
+    return frozenset(r["db_id"] for r in records if isinstance(r, dict) and isinstance(r.get("db_id"), str) and r["db_id"] in databases)

@@ -90,13 +90,51 @@ def test_assignment_covers_every_database_once_and_ignores_input_order():
     assert assign_pseudo_databases(ids, 5, seed=8) != groups
 
 
+def _centre(members: list[str], db_id: str, weights: dict[str, int]) -> float:
+    """Where ``db_id``'s block is centred, as a fraction of the group's tables."""
+    before = sum(weights[d] for d in members[: members.index(db_id)])
+    return (before + weights[db_id] / 2) / sum(weights[d] for d in members)
+
+
+def test_held_out_databases_get_their_share_and_evenly_spaced_places():
+    ids = [f"db{i:03d}" for i in range(166)]
+    held = {f"db{i:03d}" for i in range(0, 160, 8)}  # 20 held-out databases, as Spider's dev split
+    weights = {d: 1 + i % 7 for i, d in enumerate(ids)}  # 1-7 tables each
+    groups = assign_pseudo_databases(ids, 50, seed=3, held_out=held, weights=weights)
+    assert [len(m) for _, m in groups] == [50, 50, 50, 16]
+    assert sorted(d for _, m in groups for d in m) == ids
+    assert [len(held & set(m)) for _, m in groups] == [6, 6, 6, 2]  # shares in proportion to the sizes
+    centres = sorted(_centre(m, d, weights) for _, m in groups for d in m if d in held)
+    # the 20 held-out blocks stratify the positions of all groups together: one near each twentieth's centre
+    for k, c in enumerate(centres):
+        assert abs(c - (k + 0.5) / 20) < 0.05, (k, c)
+    assert assign_pseudo_databases(list(reversed(ids)), 50, seed=3, held_out=held, weights=weights) == groups
+    other = assign_pseudo_databases(ids, 50, seed=4, held_out=held, weights=weights)
+    assert other != groups and {d for _, m in other for d in m} == set(ids)
+
+
+def test_no_held_out_databases_leaves_the_plain_seeded_assignment():
+    ids = [f"db{i}" for i in range(23)]
+    assert assign_pseudo_databases(ids, 5, seed=7, held_out=set(), weights={d: 3 for d in ids}) == \
+        assign_pseudo_databases(ids, 5, seed=7)
+    # held-out names outside the schema file change nothing
+    assert assign_pseudo_databases(ids, 5, seed=7, held_out={"elsewhere"}) == assign_pseudo_databases(ids, 5, seed=7)
+
+
+def test_spider_held_out_split_is_dev_json_whatever_questions_are_read(spider_dir, dk_dir, paper_dir):
+    dev = load_spider(spider_dir, "dev")
+    assert len(dev.held_out) == 20 and dev.held_out == {e.db_id for e in dev.examples}
+    other = load_spider(spider_dir, questions=[paper_dir / "train.json"])
+    assert other.held_out == dev.held_out
+    assert load_spider(dk_dir, questions=["Spider-DK.json"]).held_out == frozenset()  # no dev.json there
+
+
 @pytest.fixture(scope="module")
 def dev_merge50(spider_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     outs = {}
     for name, extra in (("all", []), ("limit", ["--limit", "100"])):
         out = tmp_path_factory.mktemp(f"merge50_{name}")
-        result = run_convert("spider", "--spider-dir", spider_dir, "--split", "dev", "--merge", "50", "--orders", "3",
-                             *extra, "--out", out)
+        result = run_convert("spider", "--spider-dir", spider_dir, "--split", "dev", "--merge", "50", *extra, "--out", out)
         assert result.exit_code == 0, result.output
         outs[name] = out
     return outs
@@ -114,25 +152,28 @@ def test_merge_n_pseudo_databases_do_not_depend_on_limit(dev_merge50):
 
 
 def test_merge_n_spreads_gold_tables_over_every_tenth_of_the_slices(dev_merge50):
+    """At the defaults (one order, seed 42): the canonical slicing, the one inference walks, has gold in every tenth."""
     stats = json.loads((dev_merge50["all"] / "stats.json").read_text())
-    positions = stats["gold_slice_positions"]["all_slicings"]
+    positions = stats["gold_slice_positions"]["canonical"]
     assert len(positions) == 10 and all(n > 0 for n in positions), positions
     # no tenth holds most of the gold: the questions' databases are not packed at the front any more
     assert max(positions) < 0.35 * sum(positions)
+    assert stats["merged"]["held_out_spread"] == 20
     report = (dev_merge50["all"] / "report.md").read_text()
-    assert "gold tables by tenth of slice position (all slicings): " + " ".join(map(str, positions)) in report
+    assert "gold tables by tenth of slice position (canonical): " + " ".join(map(str, positions)) in report
+    assert "20 held-out databases (Spider's dev split) spread evenly" in report
     assert f"answering None: {stats['schema_link_none_share']:.1%}" in report
     assert "note: no gold table in tenth" not in report  # every tenth holds gold: nothing to warn about
 
 
 def test_report_warns_about_tenths_without_gold_and_names_them(dev_merge50):
-    # the first 100 questions cover only a few of the 20 dev databases: two tenths hold no gold at all
+    # the first 100 questions cover only a few of the 20 dev databases: most tenths hold no gold at all
     stats = json.loads((dev_merge50["limit"] / "stats.json").read_text())
     positions = stats["gold_slice_positions"]["all_slicings"]
     empty = [i + 1 for i, n in enumerate(positions) if n == 0]
-    assert empty == [5, 8], positions
+    assert empty == [2, 4, 5, 6, 8, 9, 10], positions
     report = (dev_merge50["limit"] / "report.md").read_text()
-    assert "no gold table in tenths 5, 8 of the slice positions over all slicings" in report
+    assert "no gold table in tenths 2, 4, 5, 6, 8, 9, 10 of the slice positions over all slicings" in report
     assert "--orders N adds seeded member orders" in report
 
 
