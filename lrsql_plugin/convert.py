@@ -272,7 +272,7 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
             "tables": sum(len(c.schema.tables) for c in pseudo),
             "renamed_tables": sum(1 for c in pseudo for n, (_, t) in c.pseudo.origin.items() if n != t.lower()),
             # held-out databases spread evenly over positions (--merge N only; --merge-dbs keeps its seeded order)
-            "held_out_spread": len(data.held_out & set(spaces.group_of)) if args.merge else 0,
+            "held_out_spread": len(data.held_out) if args.merge else 0,
             "collisions": {
                 c.schema.db_id: {n: ds for n, ds in sorted(c.pseudo.collisions.items())} for c in pseudo if c.pseudo.collisions
             },

@@ -45,7 +45,7 @@ def load_spider(
         examples += examples_from_records(f, records, databases, "query", skipped, labels=labels)
         if f == root / HELD_OUT_FILE:
             held_out = held_out_databases(records, databases)
-    if not held_out and (root / HELD_OUT_FILE).is_file() and root / HELD_OUT_FILE not in files:
+    if root / HELD_OUT_FILE not in files and (root / HELD_OUT_FILE).is_file():
         held_out = held_out_databases(read_labelled_records(root / HELD_OUT_FILE)[0], databases)
     db_root = root / "database"
     for db in databases.values():
