@@ -37,22 +37,28 @@ from lrsql_plugin.samples import (
     sql_generation_sample,
 )
 from lrsql_plugin.samples.selection import select_schema_link_samples
-from lrsql_plugin.schema.gold_tables import GoldTableError, gold_tables
-from lrsql_plugin.schema.model import Database
-from lrsql_plugin.schema.rename import rename_tables
-from lrsql_plugin.slicing import (
-    PseudoDatabase,
-    Slicing,
-    assign_pseudo_databases,
-    build_pseudo_database,
-    pseudo_components,
-    read_member_list,
-    slice_database,
+from lrsql_plugin.context.schema_context import (  # noqa: F401  (re-exported: the Python API's names)
+    LinkSpaces,
+    SchemaContext,
+    database_renderer,
+    pseudo_context,
 )
-from lrsql_plugin.slicing.merge import MERGED_DB_ID, seeded_member_order
+from lrsql_plugin.context.units import LinkView, narrow_table
+from lrsql_plugin.schema.gold_columns import gold_columns
+from lrsql_plugin.schema.gold_tables import GoldTableError
+
+try:  # TEMP until the ddl work lands
+    from lrsql_plugin.schema.gold_tables import example_gold_tables
+except ImportError:  # pragma: no cover
+    from lrsql_plugin.schema.gold_tables import gold_tables as _gt
+
+    def example_gold_tables(ex, db):  # noqa: ANN001, ANN201
+        if ex.gold_tables is not None:
+            return [t.name for t in db.subset(list(ex.gold_tables))]
+        return _gt(ex.sql, db)
+from lrsql_plugin.schema.rename import rename_tables
 from lrsql_plugin.sources.base import SourceData
-from lrsql_plugin.sources.values import read_sample_values
-from lrsql_plugin.tokens import TokenCounter, load_token_counter
+from lrsql_plugin.tokens import load_token_counter
 
 
 @dataclass
@@ -66,130 +72,6 @@ class ConvertResult:
     manifest: dict = field(default_factory=dict)  # what inference needs to rebuild slices and prompts
 
 
-class SchemaContext:
-    """Per-schema rendering and slicing, built once and reused by every question linked against it.
-
-    The schema is a question's own database or a pseudo-database (then ``pseudo`` is set and the
-    slicings keep each member's tables together, members in seeded order).
-    """
-
-    def __init__(
-        self,
-        schema: Database,
-        renderer: PromptRenderer,
-        args: ConvertArguments,
-        counter: TokenCounter,
-        pseudo: PseudoDatabase | None = None,
-        members: dict[str, Database] | None = None,
-    ):
-        self.schema, self.renderer, self.args, self.counter = schema, renderer, args, counter
-        self.pseudo, self.members = pseudo, members or {}
-        self._slicings: list[Slicing] | None = None
-
-    def table_tokens(self, name: str) -> int:
-        return self.counter.text(self.renderer.schema([self.schema.table(name)]))
-
-    def slicings(self) -> list[Slicing]:
-        """Every slicing of this schema; the first is the canonical one used at inference."""
-        if self._slicings is None:
-            a = self.args
-            out = []
-            for size in a.slice_sizes:
-                for k in range(a.orders):
-                    seed = None if k == 0 else f"{a.seed}:{self.schema.db_id}:{k}"
-                    comps = pseudo_components(self.pseudo, self.members, seed) if self.pseudo else None
-                    out.append(
-                        slice_database(
-                            self.schema,
-                            size,
-                            a.tokens_per_slice,
-                            self.table_tokens if a.tokens_per_slice else None,
-                            order_seed=seed,
-                            label=f"t{size or ''}k{a.tokens_per_slice or ''}-o{k}",
-                            components=comps,
-                        )
-                    )
-            self._slicings = out
-        return self._slicings
-
-
-def database_renderer(base: PromptRenderer, db: Database, data: SourceData, args: ConvertArguments) -> PromptRenderer:
-    """The renderer for one database: sample values and descriptions if asked for and available."""
-    samples = read_sample_values(db, args.sample_values) if args.sample_values else {}
-    descriptions = data.descriptions.get(db.db_id, {}) if args.descriptions else {}
-    return base.for_database(samples, descriptions)
-
-
-def pseudo_database_groups(data: SourceData, args: ConvertArguments) -> list[tuple[str, list[str]]]:
-    """The pseudo-databases of this conversion as (name, members in slicing order); [] when not merging."""
-    if args.merge_dbs:
-        members = read_member_list(args.merge_dbs, set(data.databases))
-        return [(MERGED_DB_ID, seeded_member_order(members, args.seed))]
-    if args.merge:
-        weights = {d: len(db.tables) for d, db in data.databases.items()}
-        return assign_pseudo_databases(list(data.databases), args.merge, args.seed, data.held_out, weights)
-    return []
-
-
-def pseudo_context(
-    data: SourceData,
-    args: ConvertArguments,
-    pseudo: PseudoDatabase,
-    counter: TokenCounter,
-    base: PromptRenderer,
-) -> SchemaContext:
-    """The link context of one pseudo-database: merged schema, merged sample values and descriptions."""
-    dbs = {d: data.databases[d] for d in pseudo.members}
-    samples, descriptions = {}, {}
-    for d in pseudo.members:
-        r = database_renderer(base, dbs[d], data, args)
-        for table, cols in r.samples.items():
-            samples[pseudo.names[(d, table.lower())]] = cols
-        for table, cols in r.descriptions.items():
-            if (d, table.lower()) in pseudo.names:
-                descriptions[pseudo.names[(d, table.lower())]] = cols
-    return SchemaContext(pseudo.database, base.for_database(samples, descriptions), args, counter, pseudo, dbs)
-
-
-class LinkSpaces:
-    """Where each database's questions are linked: their own database, or the pseudo-database holding it."""
-
-    def __init__(self, data: SourceData, args: ConvertArguments, counter: TokenCounter) -> None:
-        self.data, self.args, self.counter = data, args, counter
-        self.base = PromptRenderer(args.templates_dir)
-        self.groups = pseudo_database_groups(data, args)
-        self.group_of = {d: i for i, (_, members) in enumerate(self.groups) for d in members}
-        self._own: dict[str, SchemaContext] = {}
-        self._pseudo: dict[int, SchemaContext] = {}
-
-    @property
-    def merged(self) -> bool:
-        return bool(self.groups)
-
-    def own(self, db_id: str) -> SchemaContext:
-        """The question's own database (SQL generation, and linking when not merging)."""
-        if db_id not in self._own:
-            db = self.data.databases[db_id]
-            self._own[db_id] = SchemaContext(db, database_renderer(self.base, db, self.data, self.args), self.args, self.counter)
-        return self._own[db_id]
-
-    def link(self, db_id: str) -> SchemaContext | None:
-        """The schema the question links against; None when its database is in no pseudo-database."""
-        if not self.merged:
-            return self.own(db_id)
-        i = self.group_of.get(db_id)
-        if i is None:
-            return None
-        if i not in self._pseudo:
-            name, members = self.groups[i]
-            pseudo = build_pseudo_database([self.data.databases[d] for d in members], name)
-            self._pseudo[i] = pseudo_context(self.data, self.args, pseudo, self.counter, self.base)
-        return self._pseudo[i]
-
-    def all_pseudo(self) -> list[SchemaContext]:
-        return [self.link(members[0]) for _, members in self.groups]
-
-
 def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> ConvertResult:
     """Build every sample kind for ``data``; skipped questions are listed, never guessed."""
     examples = data.examples[: args.limit] if args.limit else data.examples
@@ -200,6 +82,7 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
     questions, skipped = [], list(data.skipped)
     outside: dict[str, int] = {}  # questions skipped because their database is in no pseudo-database
     positions, positions_all = [0] * 10, [0] * 10  # gold tables by tenth of slice position: canonical, all slicings
+    sql_questions = 0
     for ex in tqdm(examples, desc="lrsql-convert", unit="q", disable=not progress):
         db = data.databases[ex.db_id]
         link = spaces.link(ex.db_id)
@@ -208,34 +91,45 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
             skipped.append(Skipped(ex.source_file, ex.index + 1, f"database {ex.db_id!r} is not in the pseudo-database ({args.merge_dbs})"))
             continue
         try:
-            gold = gold_tables(ex.sql, db)
+            gold = example_gold_tables(ex, db)
             if link.pseudo:
                 link_gold = link.pseudo.to_merged(ex.db_id, gold)
                 renames = {t.lower(): link.pseudo.names[(ex.db_id, t.lower())] for t in db.table_names}
                 renamed = any(new.lower() != old for old, new in renames.items())
-                full_sql = rename_tables(ex.sql, renames) if renamed else ex.sql
+                full_sql = rename_tables(ex.sql, renames) if renamed and ex.sql else ex.sql
             else:
-                link_gold, full_sql = gold, ex.sql
+                renames, link_gold, full_sql = {}, gold, ex.sql
+            own_cols = _gold_columns_if_split(ex, db, gold, spaces.own(ex.db_id).view, link.view, renames)
         except GoldTableError as e:
             skipped.append(Skipped(ex.source_file, ex.index + 1, str(e)))
             continue
-        sql = spaces.own(ex.db_id)
+        view = link.view
+        link_cols = {renames.get(t, t).lower(): c for t, c in own_cols.items()} if own_cols is not None else None
+        gold_units = view.gold_units(link_gold, link_cols)
         for k, slicing in enumerate(link.slicings()):
             samples["schema_link"] += schema_link_samples(
-                ex, link_gold, link.schema, slicing, link.renderer, args.memory_noise, rng
+                ex, gold_units, view.units, slicing, link.renderer, args.memory_noise, rng
             )
-            for g in link_gold:
+            for g in gold_units:
                 tenth = slicing.slice_of(g) * 10 // len(slicing.slices)
                 positions_all[tenth] += 1
                 if k == 0:
                     positions[tenth] += 1
         canonical = link.slicings()[0]
-        samples["sql_generation"].append(sql_generation_sample(ex, gold, db, sql.renderer, args.sql_distractors, rng))
-        samples["full_schema_link"].append(full_schema_link_sample(ex, link_gold, link.schema, link.renderer))
-        full_renderer, full_db = (link.renderer, link.schema) if link.pseudo else (sql.renderer, db)
-        samples["full_schema_sql"].append(
-            full_schema_sql_sample(replace(ex, sql=full_sql), link_gold, full_db, full_renderer)
-        )
+        link_folded = view.fold.fold_names(link_gold)
+        samples["full_schema_link"].append(full_schema_link_sample(ex, link_folded, view.folded, link.renderer))
+        if ex.sql:
+            sql_questions += 1
+            own = spaces.own(ex.db_id)
+            own_folded = own.view.fold.fold_names(gold)
+            narrowed = sql_narrowed_tables(own.view, own_folded, own_cols)
+            samples["sql_generation"].append(
+                sql_generation_sample(ex, own_folded, own.view.folded, own.renderer, args.sql_distractors, rng, narrowed)
+            )
+            full_renderer, full_db = (link.renderer, view.folded) if link.pseudo else (own.renderer, own.view.folded)
+            samples["full_schema_sql"].append(
+                full_schema_sql_sample(replace(ex, sql=full_sql), link_folded, full_db, full_renderer)
+            )
         questions.append(
             {
                 "index": ex.index,
@@ -245,15 +139,24 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
                 "evidence": ex.evidence,
                 "sql": ex.sql,
                 "difficulty": ex.difficulty,
+                "dialect": ex.dialect,
                 "gold_tables": gold,
+                "gold_from": "sql" if ex.gold_tables is None else "given",
                 "link_schema": link.schema.db_id,
                 "link_gold_tables": link_gold,
+                "link_gold_folded": link_folded,
+                "link_gold_units": gold_units,
                 "link_sql": full_sql,
                 "slices": [list(s) for s in canonical.slices],
             }
         )
     samples["schema_link"], selection = select_schema_link_samples(samples["schema_link"], args.none_per_question, args.seed)
     report = build_convert_report(samples, counter, args, skipped, len(examples) + len(data.skipped), data.name)
+    report["converted"] = len(questions)
+    report["sql_questions"] = sql_questions
+    report["gold_only_questions"] = len(questions) - sql_questions
+    report["source_notes"] = list(data.notes)
+    report["layout"] = layout_section(spaces, questions, counter)
     add_plan_sections(report, selection, counter, args)
     if outside:
         report["outside_pseudo_database"] = dict(sorted(outside.items()))
@@ -284,6 +187,64 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
         }
     manifest = build_manifest(args, data, spaces, spaces.base, counter)
     return ConvertResult(samples, questions, skipped, report, args, data.name, manifest)
+
+
+def _gold_columns_if_split(
+    ex, db, gold: list[str], own_view: LinkView, link_view: LinkView, renames: dict[str, str]
+) -> dict[str, set[str]] | None:
+    """Columns the gold SQL uses per gold table (lower names of the own database), only when a gold
+    table is split into parts somewhere (else None: nothing needs them)."""
+    if not ex.sql:
+        return None
+    split = any(
+        own_view.split.get(own_view.fold.family_of.get(g.lower(), g).lower())
+        or link_view.split.get(link_view.fold.family_of.get(renames.get(g.lower(), g).lower(), renames.get(g.lower(), g)).lower())
+        for g in gold
+    )
+    return gold_columns(ex.sql, db, gold, ex.dialect) if split else None
+
+
+def sql_narrowed_tables(view: LinkView, folded_gold: list[str], columns: dict[str, set[str]] | None) -> dict[str, object]:
+    """Gold tables that are split in ``view``, narrowed to the columns of their gold parts plus keys."""
+    out = {}
+    for name in folded_gold:
+        parts = view.split.get(name.lower())
+        if not parts:
+            continue
+        gold_parts = view.gold_units([name], columns if columns is not None else None)
+        cols = {c.name for p in parts if p.name in gold_parts for c in p.columns}
+        out[name.lower()] = narrow_table(view.folded.table(name), cols)
+    return out
+
+
+def layout_section(spaces: LinkSpaces, questions: list[dict], counter) -> dict:  # noqa: ANN001
+    """Budget, largest slice, split tables and family folds of the schemas questions link against."""
+    contexts = {}
+    for q in questions:
+        ctx = spaces.link(q["db_id"])
+        contexts.setdefault(ctx.schema.db_id, ctx)
+    largest, split, folds = 0, [], []
+    largest_at = None
+    for name, ctx in contexts.items():
+        for slicing in ctx.slicings():
+            for i, s in enumerate(slicing.slices):
+                n = counter.text(ctx.renderer.schema([ctx.view.units.table(u) for u in s]))
+                if n > largest:
+                    largest, largest_at = n, f"{name} {slicing.label} slice {i + 1}"
+        for key, parts in ctx.view.split.items():
+            split.append({"schema": name, "table": parts[0].shown, "parts": len(parts),
+                          "columns": len(ctx.view.folded.table(parts[0].origin).columns)})
+        for f in ctx.view.fold.families:
+            folds.append({"schema": name, "family": f.name, "members": len(f.members),
+                          "first": f.members[0], "last": f.members[-1]})
+    return {
+        "tokens_per_slice": spaces.args.tokens_per_slice,
+        "largest_slice_tokens": largest,
+        "largest_slice": largest_at,
+        "split_tables": split,
+        "families": folds,
+        "fold_families": spaces.args.fold_families,
+    }
 
 
 def write_outputs(result: ConvertResult, out_dir: str | Path) -> list[Path]:

@@ -40,7 +40,21 @@ class ConvertArguments:
     sample_values: int = field(
         default=0, metadata={"help": "Distinct sample values shown per column (needs the .sqlite files)."}
     )
-    descriptions: bool = field(default=True, metadata={"help": "Show BIRD column descriptions when present."})
+    descriptions: bool = field(default=True, metadata={"help": "Show table and column descriptions when the source has them."})
+    max_description_tokens: int | None = field(
+        default=32,
+        metadata={"help": "Cut each description to about this many tokens in schema-link slices (SQL prompts show "
+                  "the whole text; 0 = no cut)."},
+    )
+    fold_families: bool = field(
+        default=True,
+        metadata={"help": "Fold tables with identical columns whose names differ only in a date or number suffix "
+                  "(ga_sessions_20160801 ...) into one family entry."},
+    )
+    sql_answer_tokens: int = field(
+        default=256,
+        metadata={"help": "Room kept for the answer in an SQL prompt: SQL prompts are bounded by cutoff_len minus this."},
+    )
     format: str = field(default="alpaca", metadata={"help": "LLaMA-Factory dataset format: alpaca or sharegpt."})
     cutoff_len: int = field(
         default=2048, metadata={"help": "LLaMA-Factory cutoff_len; samples longer than this are reported."}
@@ -85,8 +99,19 @@ class ConvertArguments:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.cutoff_len < 1:
             raise ValueError("cutoff_len must be positive")
+        if self.max_description_tokens == 0:
+            self.max_description_tokens = None
+        if self.max_description_tokens is not None and self.max_description_tokens < 0:
+            raise ValueError("max_description_tokens must not be negative")
+        if self.sql_answer_tokens < 0:
+            raise ValueError("sql_answer_tokens must not be negative")
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be positive")
+
+    @property
+    def sql_prompt_tokens(self) -> int:
+        """The most tokens an SQL prompt may take: cutoff_len minus the answer's room (at least half of cutoff_len)."""
+        return max(self.cutoff_len - self.sql_answer_tokens, self.cutoff_len // 2)
 
     @property
     def slice_sizes(self) -> list[int | None]:

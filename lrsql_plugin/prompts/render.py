@@ -43,7 +43,8 @@ class PromptRenderer:
         self,
         templates_dir: str | Path | None = None,
         samples: dict[str, dict[str, list]] | None = None,
-        descriptions: dict[str, dict[str, str]] | None = None,
+        show_descriptions: bool = True,
+        description_tokens: int | None = None,
     ) -> None:
         loaders: list[jinja2.BaseLoader] = []
         if templates_dir is not None:
@@ -58,25 +59,35 @@ class PromptRenderer:
         )
         self.env.filters["qi"] = quote_identifier
         self.env.filters["ql"] = quote_literal
+        self.env.filters["clip"] = clip_description
         self.env.globals["references"] = _references_by_column
         system_src, _, _ = self.env.loader.get_source(self.env, "system.yaml")
         self.system = yaml.safe_load(system_src)
         self.samples = samples or {}
-        self.descriptions = descriptions or {}
+        self.show_descriptions = show_descriptions
+        # tokens per description in schema-link slices (None = whole); SQL prompts show the whole text
+        self.description_tokens = description_tokens
         self._schema = self.env.get_template("schema.sql.j2")
         self._link = self.env.get_template("schema_link.j2")
         self._sql = self.env.get_template("sql_generation.j2")
         self._ddl_cache: dict[tuple[str, ...], str] | None = None
 
     def for_database(
-        self, samples: dict[str, dict[str, list]] | None = None, descriptions: dict[str, dict[str, str]] | None = None
+        self,
+        samples: dict[str, dict[str, list]] | None = None,
+        show_descriptions: bool | None = None,
+        description_tokens: int | None | str = "keep",
     ) -> PromptRenderer:
         """A renderer for one database (sharing the compiled templates) that caches the DDL it renders.
 
         The cache is keyed by table names, so one such renderer must serve one database only.
         """
         r = copy.copy(self)
-        r.samples, r.descriptions = samples or {}, descriptions or {}
+        r.samples = samples or {}
+        if show_descriptions is not None:
+            r.show_descriptions = show_descriptions
+        if description_tokens != "keep":
+            r.description_tokens = description_tokens  # type: ignore[assignment]
         r._ddl_cache = {}
         return r
 
@@ -90,12 +101,16 @@ class PromptRenderer:
             h.update(f"{name}\0{source}\0".encode())
         return h.hexdigest()
 
-    def schema(self, tables: list[Table]) -> str:
-        """DDL of ``tables`` in the given order."""
-        key = tuple(t.name for t in tables)
+    def schema(self, tables: list[Table], description_tokens: int | None | str = "link") -> str:
+        """DDL of ``tables`` in the given order; descriptions cut to ``description_tokens`` (``"link"``:
+        the schema-link setting; None: whole)."""
+        limit = self.description_tokens if description_tokens == "link" else description_tokens
+        key = (limit, *(t.name for t in tables))
         if self._ddl_cache is not None and key in self._ddl_cache:
             return self._ddl_cache[key]
-        ddl = self._schema.render(tables=tables, samples=self.samples, descriptions=self.descriptions).strip()
+        ddl = self._schema.render(
+            tables=tables, samples=self.samples, show_descriptions=self.show_descriptions, desc_limit=limit
+        ).strip()
         if self._ddl_cache is not None:
             self._ddl_cache[key] = ddl
         return ddl
@@ -118,7 +133,24 @@ class PromptRenderer:
 
     def sql_generation(self, question: str, tables: list[Table], evidence: str = "") -> Prompt:
         instruction = self._sql.render(question=question, evidence=evidence).strip()
-        return Prompt(self.system["sql_generation"], instruction, self.schema(tables))
+        return Prompt(self.system["sql_generation"], instruction, self.schema(tables, description_tokens=None))
+
+
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def clip_description(text: str, limit: int | None = None) -> str:
+    """``text`` on one line, cut after about ``limit`` tokens (words and punctuation marks) with "...";
+    None keeps it whole."""
+    text = " ".join(str(text or "").split())
+    if limit is None or not text:
+        return text
+    n = 0
+    for m in _WORD.finditer(text):
+        n += 1
+        if n > limit:
+            return text[: m.start()].rstrip() + " ..."
+    return text
 
 
 def _references_by_column(table: Table) -> dict[str, ForeignKey]:
@@ -165,3 +197,13 @@ def parse_table_answer(text: str, allowed: list[str]) -> list[str]:
     """
     named = {p.strip().strip("`\"'[]().*- ").lower() for p in _ANSWER_ITEM.split(strip_reasoning(text))}
     return [t for t in allowed if t.lower() in named]
+
+
+def parse_unit_answer(text: str, units: list[Table]) -> list[str]:
+    """Names of the link units in ``units`` whose shown name a model answer gives, in ``units`` order.
+
+    As ``parse_table_answer``, but matched on ``Table.shown``: answering a table's name on one of
+    its parts links that part.
+    """
+    named = {p.strip().strip("`\"'[]().*- ").lower() for p in _ANSWER_ITEM.split(strip_reasoning(text))}
+    return [u.name for u in units if u.shown.lower() in named]

@@ -93,9 +93,50 @@ def format_convert_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def source_lines(report: dict) -> list[str]:
+    """What the source read (its notes), gold-only questions, and cutoff warnings by sample kind."""
+    lines = list(report.get("source_notes") or [])
+    if report.get("gold_only_questions"):
+        lines.append(
+            f"{report['gold_only_questions']} questions have gold tables and no SQL: schema-link samples and linking "
+            f"evaluation only ({report.get('sql_questions', 0)} questions with SQL give SQL samples)"
+        )
+    for kind, k in report["kinds"].items():
+        if k["over_cutoff"]:
+            lines.append(
+                f"warning: {k['over_cutoff']} {kind} samples are longer than cutoff_len {report['cutoff_len']}: "
+                "LLaMA-Factory will cut their end in training"
+            )
+    return lines
+
+
+def slice_lines(report: dict) -> list[str]:
+    """The slice budget, the largest slice, the tables split into parts and the families folded."""
+    lay = report.get("layout")
+    if not lay:
+        return []
+    lines = []
+    budget = lay.get("tokens_per_slice")
+    lines.append(
+        f"slice budget: {budget if budget else 'none (table count only)'} tokens; largest slice "
+        f"{lay['largest_slice_tokens']} tokens ({lay['largest_slice']})"
+    )
+    split = lay.get("split_tables") or []
+    if split:
+        shown = ", ".join(f"{t['table']} ({t['columns']} columns, {t['parts']} parts)" for t in split[:10])
+        more = f" and {len(split) - 10} more" if len(split) > 10 else ""
+        lines.append(f"tables wider than a slice, split into column parts: {len(split)}: {shown}{more}")
+    fams = lay.get("families") or []
+    if fams:
+        shown = ", ".join(f"{f['family']} ({f['members']} tables, {f['first']} ... {f['last']})" for f in fams[:10])
+        more = f" and {len(fams) - 10} more" if len(fams) > 10 else ""
+        lines.append(f"table families folded: {len(fams)} ({sum(f['members'] for f in fams)} tables): {shown}{more}")
+    return lines
+
+
 def _layout_lines(report: dict) -> list[str]:
     """Pseudo-databases, name collisions, where gold tables sit among the slices, and the None share."""
-    lines = []
+    lines = source_lines(report) + slice_lines(report)
     if "merged" in report:
         m = report["merged"]
         lines.append(

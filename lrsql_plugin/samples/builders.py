@@ -32,12 +32,15 @@ def schema_link_samples(
 ) -> list[Sample]:
     """The chain of slice samples of SPEC §3.5 for one question on one slicing.
 
-    For each slice ``i``: a sample without memory; if gold tables were found in earlier slices,
-    the same sample with that memory (in slice order); then slice ``i``'s gold tables join the
-    memory.  With ``memory_noise`` > 0 each memory table is dropped, and a non-gold table of the
-    earlier slices added, with that probability (``rng`` required).  Noise also reaches the slices
-    before the first gold one: there, with that probability, an extra sample carries a false
-    positive (a non-gold table of an earlier slice) as its memory, the commonest inference error.
+    ``schema`` holds the link units the slicing names (tables, table parts, families) and ``gold``
+    the gold units.  For each slice ``i``: a sample without memory; if gold units were found in
+    earlier slices, the same sample with that memory (in slice order); then slice ``i``'s gold
+    units join the memory.  Answers and memories give the units' shown names (a part shows its
+    table's name), each once.  With ``memory_noise`` > 0 each memory entry is dropped, and a
+    non-gold unit of the earlier slices added, with that probability (``rng`` required).  Noise
+    also reaches the slices before the first gold one: there, with that probability, an extra
+    sample carries a false positive (a non-gold unit of an earlier slice) as its memory, the
+    commonest inference error.
     """
     gold_low = {g.lower() for g in gold}
     samples, memory = [], []
@@ -53,11 +56,23 @@ def schema_link_samples(
             false_link = _noisy([], slicing.slices[:i], gold_low, memory_noise, rng)
             if false_link:
                 variants.append(false_link)
+        answer = format_table_answer(shown_names(schema, target))
         for mem in variants:
-            prompt = renderer.schema_link(example.question, tables, mem, example.evidence, part=i + 1, parts=parts)
-            samples.append(Sample("schema_link", prompt, format_table_answer(target), {**meta, "memory": mem}))
+            shown = shown_names(schema, mem)
+            prompt = renderer.schema_link(example.question, tables, shown, example.evidence, part=i + 1, parts=parts)
+            samples.append(Sample("schema_link", prompt, answer, {**meta, "memory": shown}))
         memory += target
     return samples
+
+
+def shown_names(schema: Database, units: list[str]) -> list[str]:
+    """The names prompts show for ``units``, each once, in order (parts show their table's name)."""
+    out: dict[str, str] = {}
+    for u in units:
+        t = schema.table(u)
+        name = t.shown if t is not None else u
+        out.setdefault(name.lower(), name)
+    return list(out.values())
 
 
 def _noisy(
@@ -81,15 +96,20 @@ def sql_generation_sample(
     renderer: PromptRenderer,
     distractors: int = 0,
     rng: random.Random | None = None,
+    narrowed: dict[str, Table] | None = None,
 ) -> Sample:
-    """Prompt with the gold tables' DDL (plus ``distractors`` random other tables, in schema order)."""
+    """Prompt with the gold tables' DDL (plus ``distractors`` random other tables, in schema order).
+
+    ``narrowed`` (table name lower -> table) replaces a wide table by the columns the SQL needs plus keys.
+    """
     names = set(gold)
     others = [t.name for t in db.tables if t.name not in names]
     if distractors and others:
         if rng is None:
             raise ValueError("distractors need an rng")
         names |= set(rng.sample(others, min(distractors, len(others))))
-    tables = [t for t in db.tables if t.name in names]
+    narrowed = narrowed or {}
+    tables = [narrowed.get(t.name.lower(), t) for t in db.tables if t.name in names]
     prompt = renderer.sql_generation(example.question, tables, example.evidence)
     return Sample("sql_generation", prompt, example.sql, _meta(example, gold))
 

@@ -1,8 +1,14 @@
 """Plain data classes for databases, tables and examples.
 
-Sources (Spider, BIRD, any SQLite) build these; slicing, serialization, sample builders and the
-evaluator only ever read them.  Names keep the database's own spelling; lookups are
-case-insensitive because SQLite identifiers are.
+Sources (Spider, BIRD, any SQLite, Spider 2.0, schema dumps) build these; slicing, serialization,
+sample builders and the evaluator only ever read them.  Names keep the database's own spelling;
+lookups are case-insensitive because SQLite identifiers are.
+
+A column's description travels with the column (``Column.description``), a table's with the table.
+The link view of a database (``lrsql_plugin.context.units``) adds two kinds of *link units* that are
+tables too: a **part** of a table wider than a slice (``part``/``parts`` set, ``origin`` the table)
+and a **family** of tables with identical columns whose names differ only in a date or number
+suffix (``members`` set).  ``shown`` is the name a prompt shows and an answer gives.
 """
 
 from __future__ import annotations
@@ -33,6 +39,24 @@ class Table:
     columns: list[Column]
     primary_key: list[str] = field(default_factory=list)
     foreign_keys: list[ForeignKey] = field(default_factory=list)
+    description: str = ""
+    # Link units only (see the module docstring): the shown name when it is not ``name``, the table a
+    # part or family stands for, the 1-based part number and count, and a family's member tables.
+    label: str = ""
+    origin: str = ""
+    part: int = 0
+    parts: int = 0
+    members: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """The name prompts show and answers give (a part shows its table's name)."""
+        return self.label or self.name
+
+    @property
+    def source(self) -> str:
+        """The table (or family) this unit stands for: ``origin`` for a part, else its own name."""
+        return self.origin or self.name
 
     def column(self, name: str) -> Column | None:
         low = name.lower()
@@ -70,7 +94,11 @@ class Database:
 
 @dataclass(frozen=True)
 class Example:
-    """One question with its gold SQL, as read from a source file."""
+    """One question with its gold SQL, or with gold tables given directly (then ``sql`` may be empty).
+
+    ``gold_tables`` (names as the schema spells them, matched case-insensitively) is set when the
+    source gives them (Spider 2.0, a ``tables`` field); otherwise they are read from ``sql``.
+    """
 
     db_id: str
     question: str
@@ -80,3 +108,5 @@ class Example:
     evidence: str = ""
     difficulty: str = ""
     question_id: str = ""
+    gold_tables: tuple[str, ...] | None = None
+    dialect: str = "sqlite"  # the dialect ``sql`` is written in (sqlglot's name)

@@ -93,7 +93,7 @@ def build_pseudo_database(dbs: list[Database], name: str = MERGED_DB_ID) -> Pseu
                 ForeignKey(fk.column, names.get((db.db_id, fk.ref_table.lower()), fk.ref_table), fk.ref_column)
                 for fk in t.foreign_keys
             ]
-            tables.append(Table(new, t.columns, t.primary_key, fks))
+            tables.append(Table(new, t.columns, t.primary_key, fks, t.description))
     if len(origin) != len(tables):  # a prefixed name equal to another member's table name
         clash = [n for n, c in Counter(t.name.lower() for t in tables).items() if c > 1]
         raise InputError(name, f"merged table names collide after prefixing: {', '.join(clash)}")

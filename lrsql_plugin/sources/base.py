@@ -23,6 +23,10 @@ class SourceData:
     # databases of the source's held-out split inside the same schema file (Spider: dev.json's);
     # ``--merge N`` spreads them evenly over pseudo-databases and slice positions
     held_out: frozenset[str] = frozenset()
+    # lines for the conversion report about what the source read (e.g. "descriptions: 812 of 830 columns matched")
+    notes: list[str] = field(default_factory=list)
+    dialect: str = "sqlite"  # the dialect of the source's SQL and DDL (sqlglot's name)
+    executable: bool = True  # False where no database file exists (schema dumps, cloud engines)
 
 
 SOURCES: dict[str, Callable[..., SourceData]] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlite3
 
 from lrsql_plugin.prompts import PromptRenderer
@@ -54,10 +56,23 @@ def test_sample_values_and_descriptions_are_sql_comments():
     db = introspect_sqlite(DEMO / "database/board_game_cafe/board_game_cafe.sqlite")
     t = db.tables[0]
     col = t.columns[1].name
-    r = PromptRenderer().for_database({t.name: {col: ["it's", 3]}}, {t.name: {col: "what it means"}})
+    t.columns[1] = replace(t.columns[1], description="what it\n  means")
+    r = PromptRenderer().for_database({t.name: {col: ["it's", 3]}})
     ddl = r.schema([t])
-    assert "-- what it means e.g. 'it''s', 3" in ddl
+    assert "-- what it means e.g. 'it''s', 3" in ddl  # the description on one line, then the values
     assert executes(ddl) == [t.name]
+
+
+def test_descriptions_are_cut_in_slices_and_whole_in_sql_prompts():
+    db = introspect_sqlite(DEMO / "database/board_game_cafe/board_game_cafe.sqlite")
+    t = db.tables[0]
+    long_text = " ".join(f"word{i}" for i in range(100))
+    t.columns[1] = replace(t.columns[1], description=long_text)
+    r = PromptRenderer().for_database(description_tokens=10)
+    link_ddl = r.schema([t])
+    assert "word9 ..." in link_ddl and "word10" not in link_ddl
+    assert long_text in r.sql_generation("q?", [t]).input
+    assert "word99" not in PromptRenderer().for_database(show_descriptions=False).schema([t])
 
 
 def test_user_template_replaces_the_shipped_one(tmp_path):
