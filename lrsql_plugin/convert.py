@@ -14,12 +14,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from lrsql_plugin.context.schema_context import (  # noqa: F401  (re-exported: the Python API's names)
+    LinkSpaces,
+    SchemaContext,
+    database_renderer,
+    pseudo_context,
+)
+from lrsql_plugin.context.units import LinkView, narrow_table
 from lrsql_plugin.emit import write_datasets
 from lrsql_plugin.errors import Skipped
 from lrsql_plugin.files import atomic_write_bytes, atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.manifest import MANIFEST, build_manifest
-from lrsql_plugin.prompts.render import NONE_MARKER, PromptRenderer
+from lrsql_plugin.prompts.render import NONE_MARKER
 from lrsql_plugin.report.convert_report import (
     LENGTH_CHART,
     build_convert_report,
@@ -37,25 +44,8 @@ from lrsql_plugin.samples import (
     sql_generation_sample,
 )
 from lrsql_plugin.samples.selection import select_schema_link_samples
-from lrsql_plugin.context.schema_context import (  # noqa: F401  (re-exported: the Python API's names)
-    LinkSpaces,
-    SchemaContext,
-    database_renderer,
-    pseudo_context,
-)
-from lrsql_plugin.context.units import LinkView, narrow_table
 from lrsql_plugin.schema.gold_columns import gold_columns
-from lrsql_plugin.schema.gold_tables import GoldTableError
-
-try:  # TEMP until the ddl work lands
-    from lrsql_plugin.schema.gold_tables import example_gold_tables
-except ImportError:  # pragma: no cover
-    from lrsql_plugin.schema.gold_tables import gold_tables as _gt
-
-    def example_gold_tables(ex, db):  # noqa: ANN001, ANN201
-        if ex.gold_tables is not None:
-            return [t.name for t in db.subset(list(ex.gold_tables))]
-        return _gt(ex.sql, db)
+from lrsql_plugin.schema.gold_tables import GoldTableError, example_gold_tables
 from lrsql_plugin.schema.rename import rename_tables
 from lrsql_plugin.sources.base import SourceData
 from lrsql_plugin.tokens import load_token_counter
@@ -231,7 +221,7 @@ def layout_section(spaces: LinkSpaces, questions: list[dict], counter) -> dict: 
                 n = counter.text(ctx.renderer.schema([ctx.view.units.table(u) for u in s]))
                 if n > largest:
                     largest, largest_at = n, f"{name} {slicing.label} slice {i + 1}"
-        for key, parts in ctx.view.split.items():
+        for parts in ctx.view.split.values():
             split.append({"schema": name, "table": parts[0].shown, "parts": len(parts),
                           "columns": len(ctx.view.folded.table(parts[0].origin).columns)})
         for f in ctx.view.fold.families:

@@ -140,5 +140,36 @@ def sqlite(db_dir: str, questions: str, **kw: object) -> None:
     run(lambda: load_sqlite_folder(db_dir, questions), **kw)
 
 
+@main.command()
+@click.option("--ddl-dir", required=True, type=click.Path(), help="Folder of <db_id>.sql schema dumps (mysqldump --no-data, pg_dump --schema-only, ...).")
+@click.option("--dialect", required=True,
+              type=click.Choice(["mysql", "postgres", "sqlite", "bigquery", "snowflake", "duckdb", "tsql", "oracle", "redshift"]),
+              help="sqlglot dialect of the dumps and of the questions' SQL.")
+@click.option("--questions", required=True, type=click.Path(), help="JSONL (or JSON list) of {db_id, question, sql?, tables?, evidence?}.")
+@common_options
+def ddl(ddl_dir: str, dialect: str, questions: str, **kw: object) -> None:
+    """Schema dumps, one <db_id>.sql per database; gold tables from the SQL (in the dialect) or given as tables."""
+    from lrsql_plugin.sources.ddl_dump import load_ddl_dir
+
+    run(lambda: load_ddl_dir(ddl_dir, questions, dialect), **kw)
+
+
+@main.command()
+@click.option("--spider2-dir", required=True, type=click.Path(),
+              help="Spider 2.0-lite folder (spider2-lite.jsonl, spider2-lite-gold-tables.jsonl, resource/).")
+@click.option("--questions", default=None, type=click.Path(), help="Question JSONL (default: SPIDER2_DIR/spider2-lite.jsonl).")
+@click.option("--gold", default=None, type=click.Path(),
+              help="Gold-table JSONL (default: SPIDER2_DIR/spider2-lite-gold-tables.jsonl).")
+@click.option("--max-evidence-tokens", type=click.IntRange(min=0), default=1500, show_default=True,
+              help="Cut an external-knowledge document at a paragraph or line break to at most this many "
+                   "(approximate) tokens; 0 = keep it whole.")
+@common_options
+def spider2(spider2_dir: str, questions: str | None, gold: str | None, max_evidence_tokens: int, **kw: object) -> None:
+    """Spider 2.0-lite (BigQuery, Snowflake, SQLite schemas; gold tables, no SQL)."""
+    from lrsql_plugin.sources.spider2 import load_spider2
+
+    run(lambda: load_spider2(spider2_dir, questions, gold, max_evidence_tokens), **kw)
+
+
 if __name__ == "__main__":
     main()

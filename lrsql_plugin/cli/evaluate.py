@@ -4,6 +4,7 @@ and — with ``--base`` or ``--api-base`` — two-stage LR-SQL inference with th
     lrsql-eval --gold gold.txt --pred pred.txt --db database/ --table tables.json --etype exec --out results/
     lrsql-eval --base Qwen/Qwen2.5-Coder-7B-Instruct --schema-link-adapter saves/schema_link \
                --sql-adapter saves/sql_generation --spider-dir ~/data/spider --out results/
+    lrsql-eval --link-only --linker bm25 --top-k 10 --spider2-dir ~/data/spider2-lite --out results/
 
 Evaluating prediction files imports no torch / transformers / datasets / LLaMA-Factory.  Code that
 produces predictions first (inference) builds ``EvalItem``s and calls ``evaluate_and_write``.
@@ -173,6 +174,8 @@ EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
 @click.option("--jsonl", type=_PATH, help="Our JSONL: {db_id, question, gold, prediction, predicted_tables?, gold_tables?}.")
 @click.option("--spider-dir", type=_PATH, help="Spider folder: database/, tables.json and dev.json as defaults.")
 @click.option("--bird-dir", type=_PATH, help="BIRD dev folder: dev_databases/, dev_tables.json, dev.json; implies --semantics bird.")
+@click.option("--spider2-dir", type=_PATH, help="Spider 2.0-lite folder (questions, gold tables, resource/): "
+              "gold tables without SQL or database files, so only with --link-only.")
 @click.option("--semantics", type=click.Choice(SEMANTICS), help="EX semantics (default spider, bird with --bird-dir).")
 @click.option("--keep-distinct", "--keep_distinct", "keep_distinct", is_flag=True,
               help="Spider semantics: do not remove DISTINCT from the queries.")
@@ -227,6 +230,9 @@ EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
               "tokenizer and pseudo-databases come from its manifest.json, so the prompts are the training prompts.")
 @click.option("--link-only", is_flag=True,
               help="Inference: run the schema-link stage only and report linking metrics (no SQL adapter, no databases).")
+@click.option("--linker", type=click.Choice(["model", "bm25"]), default="model", show_default=True,
+              help="--link-only: the schema-link model, or the BM25 baseline (the top-K tables of a lexical ranking; no model).")
+@click.option("--top-k", type=int, default=10, show_default=True, help="--linker bm25: tables linked per question.")
 @click.option("--full-schema-link", is_flag=True,
               help="Inference: the schema-link adapter is the full-schema baseline (one whole-schema prompt per question).")
 @click.option("--resume", is_flag=True, help="Inference: continue an interrupted run in --out without redoing work.")
@@ -255,6 +261,10 @@ def main(
     overwrite, resume = bool(inference.pop("overwrite")), bool(inference["resume"])
     if overwrite and resume:
         raise click.UsageError("give --resume (continue the run in --out) or --overwrite (start it afresh), not both")
+    if inference["spider2_dir"] and not inference["link_only"]:
+        raise click.UsageError("Spider 2.0 has no gold SQL and no database files here: --spider2-dir needs --link-only")
+    if inference["linker"] == "bm25" and not inference["link_only"]:
+        raise click.UsageError("--linker bm25 ranks tables without a model; it runs with --link-only")
     if out is not None:  # before any input is read or model loaded
         check_output_dir(out, INFERENCE_FILES + OUTPUT_FILES, overwrite=overwrite, resume=resume)
     if any(inference[k] for k in ("base", "api_base", "schema_link_adapter", "sql_adapter", "dataset", "link_only")):
@@ -284,18 +294,20 @@ def run_inference_then_evaluate(
     progress: bool,
     opts: Mapping[str, object],
 ) -> None:
-    """Two-stage inference over a Spider/BIRD split, then the same evaluation as for prediction files."""
+    """Two-stage inference over a Spider/BIRD split (or linking alone, also over Spider 2.0), then the same
+    evaluation as for prediction files."""
     from lrsql_plugin.errors import LrsqlError
     from lrsql_plugin.hparams.infer_args import InferenceArguments
 
+    spider2_dir = opts["spider2_dir"]
     if out is None:
         raise click.UsageError("inference needs --out (predictions are written there as they complete)")
-    if bool(spider_dir) == bool(bird_dir):
-        raise click.UsageError("inference reads questions from --spider-dir or --bird-dir (exactly one)")
+    if sum(bool(d) for d in (spider_dir, bird_dir, spider2_dir)) != 1:
+        raise click.UsageError("inference reads questions from --spider-dir, --bird-dir or --spider2-dir (exactly one)")
     keys = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base",
             "concurrency", "batch_size", "batch_tokens", "chunk_size", "dtype", "limit", "tables_per_slice",
             "tokens_per_slice", "sample_values", "templates_dir", "descriptions", "dataset", "link_only",
-            "full_schema_link", "link_max_new_tokens", "sql_max_new_tokens", "resume")
+            "full_schema_link", "linker", "top_k", "link_max_new_tokens", "sql_max_new_tokens", "resume")
     given = {k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys}
     given["tokenizer"] = opts["slice_tokenizer"]
     try:
@@ -308,11 +320,14 @@ def run_inference_then_evaluate(
         raise click.UsageError(str(e)) from e
     from lrsql_plugin.inference.preflight import check_inference_models
 
-    check_inference_models(args)  # ModelPathError (exit 2) before any data or model is loaded
+    if args.linker == "model":
+        check_inference_models(args)  # ModelPathError (exit 2) before any data or model is loaded
     try:
-        from lrsql_plugin.inference.run import run_inference
+        from lrsql_plugin.inference.run import run_bm25_linking, run_inference
 
-        if spider_dir:
+        if spider2_dir:
+            data = load_spider2_source(Path(str(spider2_dir)), opts["questions"])
+        elif spider_dir:
             from lrsql_plugin.sources.spider import load_spider
 
             questions = [opts["questions"]] if opts["questions"] else None
@@ -324,14 +339,25 @@ def run_inference_then_evaluate(
         db_root = db or data.db_root
         if db_root is None and not args.link_only:
             raise InputError(str(spider_dir or bird_dir), "no database folder; give --db (or --link-only)")
-        records = run_inference(data, args, out, progress=progress)
+        if args.linker == "bm25":
+            records = run_bm25_linking(data, args, out, progress=progress)
+        else:
+            records = run_inference(data, args, out, progress=progress)
         examples = data.examples[: args.limit] if args.limit else data.examples
         gold = link_gold_by_index(data, args)
         if args.link_only:
-            from lrsql_plugin.evaluation.link_report import write_link_report
+            from lrsql_plugin.evaluation.link_report import (
+                format_by_group,
+                linking_by_group,
+                write_link_report,
+            )
 
-            written = write_link_report(out, records, gold, {**flags, **asdict(args)})
+            engines = engine_by_index(examples, force=bool(spider2_dir))
+            notes = link_source_notes(data, examples, gold, spider2=bool(spider2_dir))
+            written = write_link_report(out, records, gold, {**flags, **asdict(args)}, engines, notes)
             click.echo("\n".join(format_linking(linking_summary(records, gold))))
+            if engines:
+                click.echo("\n".join(format_by_group(linking_by_group(records, gold, engines))))
             click.echo(f"wrote {', '.join(str(p) for p in written.values())}")
             return
         items = [
@@ -393,12 +419,65 @@ def settings_from_dataset_and_adapters(given: dict[str, object], explicit: set[s
 
 def link_gold_by_index(data: object, args: object) -> dict[int, list[str] | None]:
     """Gold tables per question index, in the names of the schema each question links against
-    (merged names when ``args.dataset`` is a merged conversion: the manifest's name map)."""
+    (merged names when ``args.dataset`` is a merged conversion: the manifest's name map).
+
+    Outside merged mode, gold tables an example gives (Spider 2.0) and every gold of the bm25 linker
+    (which ranks the family-folded database) are folded: members of a family become the family."""
+    from lrsql_plugin.context.families import fold_families
     from lrsql_plugin.inference.run import inference_questions
     from lrsql_plugin.manifest import load_manifest
 
     names = load_manifest(args.dataset).link_names() if args.dataset else {}
-    return {
-        q.index: None if q.gold_tables is None else [names.get((q.db_id, t.lower()), t) for t in q.gold_tables]
-        for q in inference_questions(data, args.limit)
-    }
+    folds: dict[str, object] = {}
+    out: dict[int, list[str] | None] = {}
+    for q in inference_questions(data, args.limit):
+        if q.gold_tables is None:
+            out[q.index] = None
+            continue
+        gold = [names.get((q.db_id, t.lower()), t) for t in q.gold_tables]
+        given = data.examples[q.index].gold_tables is not None
+        if not args.dataset and (given or getattr(args, "linker", "model") == "bm25"):
+            if q.db_id not in folds:
+                folds[q.db_id] = fold_families(data.databases[q.db_id])
+            gold = folds[q.db_id].fold_names(gold)
+        out[q.index] = gold
+    return out
+
+
+def load_spider2_source(spider2_dir: Path, questions: object) -> object:
+    """Spider 2.0-lite questions and schemas (``lrsql_plugin.sources.spider2``, imported only here)."""
+    import importlib.util
+
+    if importlib.util.find_spec("lrsql_plugin.sources.spider2") is None:
+        raise click.UsageError("--spider2-dir needs lrsql_plugin.sources.spider2, which this installation lacks")
+    from lrsql_plugin.sources.spider2 import load_spider2
+
+    return load_spider2(spider2_dir, questions=questions)
+
+
+def engine_by_index(examples: Sequence[object], force: bool = False) -> dict[int, str] | None:
+    """Question index -> engine (the example's dialect) when the questions come from several engines
+    (or ``force``: Spider 2.0); None otherwise."""
+    engines = {i: ex.dialect for i, ex in enumerate(examples)}
+    return engines if force or len(set(engines.values())) > 1 else None
+
+
+def link_source_notes(data: object, examples: Sequence[object], gold: Mapping[int, object], spider2: bool) -> list[str]:
+    """Report lines about where the questions and gold tables of a --link-only run come from."""
+    notes = []
+    if spider2 or not getattr(data, "executable", True):
+        notes.append("source: Spider 2.0 (gold tables without SQL and without database files): "
+                     "linking metrics only, EX is not computed")
+    if any(ex.gold_tables is not None for ex in examples):
+        notes.append("gold tables: as the source gives them, families folded (a member counts as its family)")
+        from lrsql_plugin.context.families import fold_families
+
+        folded = {d: fold_families(data.databases[d]).database for d in {ex.db_id for ex in examples}}
+        unknown = [(i, t) for i, ex in enumerate(examples) for t in (gold.get(i) or [])
+                   if folded[ex.db_id].table(t) is None and data.databases[ex.db_id].table(t) is None]
+        if unknown:
+            notes.append(f"gold tables not in the schema: {len(unknown)} mention(s) in "
+                         f"{len({i for i, _ in unknown})} question(s) (they count as missed)")
+    notes += list(getattr(data, "notes", []) or [])
+    return notes
+

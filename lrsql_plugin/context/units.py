@@ -63,7 +63,6 @@ def split_table(table: Table, budget: int, cost: Callable[[Table], int]) -> list
     """``table`` as parts that each cost at most ``budget`` tokens (see the module docstring)."""
     keys = key_columns(table)
     key_low = {k.lower() for k in keys}
-    key_cols = [c for c in table.columns if c.name.lower() in key_low]
     rest = [c for c in table.columns if c.name.lower() not in key_low]
 
     def part(cols: list[Column], k: int, n: int) -> Table:

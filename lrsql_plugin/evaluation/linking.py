@@ -4,12 +4,17 @@ Per question, with P the predicted and G the gold table set (names compared case
 exact = P == G; recall-1 = G is a subset of P (every gold table kept, so the SQL model can
 still answer); precision = |P & G| / |P|; recall = |P & G| / |G|.  An empty P has precision 1
 only when G is empty too; an empty G has recall 1.
+
+A linker that ranks tables (the BM25 baseline) is also scored by recall@k: the share of G among
+the ranking's first k tables, averaged over questions (``RECALL_AT`` gives the k reported).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+
+RECALL_AT = (5, 10, 20)
 
 
 @dataclass(frozen=True)
@@ -36,3 +41,23 @@ def linking_scores(pairs: Iterable[tuple[Collection[str], Collection[str]]]) -> 
     if count == 0:
         return None
     return LinkingScores(count, exact / count, recall1 / count, precision / count, recall / count)
+
+
+def recall_at_k(ranking: Sequence[str], gold: Collection[str], k: int) -> float:
+    """Share of ``gold`` among the first ``k`` names of ``ranking`` (case-insensitive); 1.0 for no gold."""
+    g = {t.lower() for t in gold}
+    if not g:
+        return 1.0
+    return len(g & {t.lower() for t in ranking[:k]}) / len(g)
+
+
+def mean_recall_at(
+    pairs: Iterable[tuple[Sequence[str], Collection[str]]], ks: Sequence[int] = RECALL_AT
+) -> dict[str, float] | None:
+    """``{"5": ..., "10": ..., "20": ...}``: recall@k averaged over ``(ranking, gold)`` pairs; None for no pairs."""
+    totals, count = dict.fromkeys(ks, 0.0), 0
+    for ranking, gold in pairs:
+        count += 1
+        for k in ks:
+            totals[k] += recall_at_k(ranking, gold, k)
+    return {str(k): v / count for k, v in totals.items()} if count else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 ENGINES = ("hf", "openai", "vllm")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+LINKERS = ("model", "bm25")  # the schema-link model, or the lexical BM25 baseline (lrsql_plugin.context.ranking)
 
 
 @dataclass
@@ -47,6 +48,11 @@ class InferenceArguments:
         default=False,
         metadata={"help": "The schema-link adapter is the full-schema baseline: one prompt with the whole schema per question."},
     )
+    linker: str = field(
+        default="model",
+        metadata={"help": "--link-only: model (the schema-link adapter) or bm25 (the top-K tables of a BM25 ranking, no model)."},
+    )
+    top_k: int = field(default=10, metadata={"help": "bm25 linker: tables linked per question (the top K of the ranking)."})
     link_max_new_tokens: int = field(default=64, metadata={"help": "Generation budget of a schema-link answer."})
     sql_max_new_tokens: int = field(default=256, metadata={"help": "Generation budget of an SQL answer."})
     api_base: str | None = field(default=None, metadata={"help": "openai engine: base URL (…/v1) serving both adapters."})
@@ -69,6 +75,16 @@ class InferenceArguments:
             raise ValueError("tables_per_slice must be positive (or 0 together with tokens_per_slice)")
         if self.link_only and self.gold_tables:
             raise ValueError("--link-only and --gold-tables exclude each other (gold tables skip linking)")
+        if self.linker not in LINKERS:
+            raise ValueError(f"linker must be one of {', '.join(LINKERS)}, got {self.linker!r}")
+        if self.top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        if self.linker == "bm25":
+            if not self.link_only:
+                raise ValueError("--linker bm25 ranks tables without a model; it runs with --link-only")
+            if self.dataset or self.full_schema_link:
+                raise ValueError("--linker bm25 ranks each question's own database: leave out --dataset and --full-schema-link")
+            return  # no model, no engine settings to check
         if self.engine == "openai":
             if not self.api_base:
                 raise ValueError("the openai engine needs --api-base")

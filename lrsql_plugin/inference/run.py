@@ -9,25 +9,41 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsql_plugin.convert import SchemaContext, database_renderer, pseudo_context
+from lrsql_plugin.context.schema_context import SchemaContext, database_renderer, pseudo_context
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.files import atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
 from lrsql_plugin.hparams.infer_args import InferenceArguments
 from lrsql_plugin.inference.engines import build_engine
 from lrsql_plugin.inference.engines.base import SCHEMA_LINK, SQL_GENERATION, GenerationEngine
-from lrsql_plugin.inference.pipeline import InferenceQuestion, LinkContext, PipelineSettings, TwoStagePipeline
+from lrsql_plugin.inference.pipeline import (
+    InferenceQuestion,
+    LinkContext,
+    PipelineSettings,
+    Prediction,
+    TwoStagePipeline,
+)
 from lrsql_plugin.inference.store import PredictionStore
 from lrsql_plugin.manifest import MANIFEST, load_manifest
 from lrsql_plugin.prompts.render import PromptRenderer
-from lrsql_plugin.schema.gold_tables import GoldTableError, gold_tables
+from lrsql_plugin.schema.gold_tables import GoldTableError, example_gold_tables
 from lrsql_plugin.slicing.merge import PseudoDatabase
 from lrsql_plugin.sources.base import SourceData
 from lrsql_plugin.tokens import TokenCounter, load_token_counter
 
+# Prompt settings recorded only in the manifest, with the value of a conversion made before they existed.
+MANIFEST_ONLY = {"max_description_tokens": None, "fold_families": False, "cutoff_len": 2048, "sql_answer_tokens": 256}
+
 
 def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
-    """The conversion settings that decide slices and prompts; they must match training."""
+    """The conversion settings that decide units, slices and prompts; they must match training.
+
+    Without ``--dataset`` the settings only a manifest records take the converter's defaults.
+    """
+    extra: dict[str, object] = {}
+    if args.dataset:
+        recorded = load_manifest(args.dataset).inference
+        extra = {k: recorded.get(k, default) for k, default in MANIFEST_ONLY.items()}
     return ConvertArguments(
         tables_per_slice=[args.tables_per_slice] if args.tables_per_slice else [],
         tokens_per_slice=args.tokens_per_slice,
@@ -35,6 +51,7 @@ def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
         templates_dir=args.templates_dir,
         tokenizer=args.tokenizer,
         descriptions=args.descriptions,
+        **extra,
     )
 
 
@@ -56,13 +73,17 @@ def engine_from_arguments(args: InferenceArguments) -> GenerationEngine:
 
 
 def inference_questions(data: SourceData, limit: int | None) -> list[InferenceQuestion]:
-    """One question per example, indexed by position; gold tables where the gold SQL allows."""
+    """One question per example, indexed by position; gold tables as the example gives them (Spider 2.0),
+    else where the gold SQL allows."""
     out = []
     for i, ex in enumerate(data.examples[:limit] if limit else data.examples):
-        try:
-            gold = tuple(gold_tables(ex.sql, data.databases[ex.db_id]))
-        except GoldTableError:
-            gold = None
+        if ex.gold_tables is not None:
+            gold: tuple[str, ...] | None = tuple(ex.gold_tables)
+        else:
+            try:
+                gold = tuple(example_gold_tables(ex, data.databases[ex.db_id]))
+            except GoldTableError:
+                gold = None
         out.append(InferenceQuestion(i, ex.db_id, ex.question, ex.evidence, gold))
     return out
 
@@ -112,10 +133,13 @@ def run_inference(
         lambda d: context(d).renderer,
         lambda d: context(d).slicings()[0],
         PipelineSettings(
-            args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables, args.link_only, args.full_schema_link
+            args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables, args.link_only, args.full_schema_link,
+            sql_prompt_tokens=conv.sql_prompt_tokens,
         ),
         link_context=(lambda q: spaces[q.db_id][1]) if spaces else None,
         map_linked=map_to_own if spaces else None,
+        view_for=lambda d: context(d).view,
+        counter=counter,
     )
     bar = tqdm(total=len(questions), initial=len(questions) - len(todo), desc="lrsql-eval inference", unit="q", disable=not progress)
     # A chunk is scheduled as a whole (each stage's prompts go to the engine together, which batches
@@ -134,6 +158,42 @@ def run_inference(
     return records
 
 
+def run_bm25_linking(
+    data: SourceData, args: InferenceArguments, out_dir: str | Path, progress: bool = True
+) -> list[dict]:
+    """The BM25 baseline linker (``--link-only --linker bm25``): no model; each question links the
+    top ``args.top_k`` tables of its (family-folded) database's BM25 ranking.
+
+    Writes predictions.jsonl (the model linker's record keys, plus ``"linker": "bm25"`` and the whole
+    ``ranking`` as ``[name, score]`` pairs, best first) and timings.jsonl; returns the records in order.
+    The ranking is deterministic and fast, so ``--resume`` simply recomputes it.
+    """
+    import time
+
+    from lrsql_plugin.context.families import fold_families
+    from lrsql_plugin.context.ranking import TableRanker
+
+    check_resume_settings(Path(out_dir), args)
+    rankers: dict[str, TableRanker] = {}
+    records, timings = [], []
+    questions = inference_questions(data, args.limit)
+    for q in tqdm(questions, desc="lrsql-eval bm25 linking", unit="q", disable=not progress):
+        t0 = time.perf_counter()
+        if q.db_id not in rankers:
+            rankers[q.db_id] = TableRanker(fold_families(data.databases[q.db_id]).database.tables)
+        ranking = rankers[q.db_id].rank(q.question, q.evidence)
+        linked = [name for name, _ in ranking[: args.top_k]]
+        p = Prediction(q.index, q.db_id, q.question, slices=[], link_answers=[], linked_tables=linked,
+                       fallback=False, sql_answer="", sql="")
+        records.append({**p.record(), "linker": "bm25", "ranking": [[n, s] for n, s in ranking]})
+        timings.append({"index": q.index, "link": time.perf_counter() - t0})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "predictions.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    atomic_write_text(out / "timings.jsonl", "".join(json.dumps(t) + "\n" for t in timings))
+    return records
+
+
 def merged_link_spaces(
     data: SourceData, args: InferenceArguments, conv: ConvertArguments, counter: TokenCounter, base: PromptRenderer
 ) -> dict[str, tuple[PseudoDatabase, LinkContext]]:
@@ -148,7 +208,10 @@ def merged_link_spaces(
     out: dict[str, tuple[PseudoDatabase, LinkContext]] = {}
     for pseudo, slicing in manifest.pseudo_databases(data.databases):
         ctx = pseudo_context(data, conv, pseudo, counter, base)
-        link = LinkContext(ctx.schema, ctx.renderer, slicing)
+        known = {n.lower() for n in ctx.view.units.table_names}
+        if sorted(t.lower() for s in slicing.slices for t in s) != sorted(known):
+            raise InputError(str(manifest.path), f"the slicing of {pseudo.name!r} does not cover its link units")
+        link = LinkContext(ctx.view.units, ctx.renderer, slicing, ctx.view)
         for db_id in pseudo.members:
             out[db_id] = (ctx.pseudo, link)
     return out

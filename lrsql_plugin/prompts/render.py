@@ -80,7 +80,7 @@ class PromptRenderer:
     ) -> PromptRenderer:
         """A renderer for one database (sharing the compiled templates) that caches the DDL it renders.
 
-        The cache is keyed by table names, so one such renderer must serve one database only.
+        The cache is keyed by table and column names, so one such renderer must serve one database only.
         """
         r = copy.copy(self)
         r.samples = samples or {}
@@ -105,7 +105,7 @@ class PromptRenderer:
         """DDL of ``tables`` in the given order; descriptions cut to ``description_tokens`` (``"link"``:
         the schema-link setting; None: whole)."""
         limit = self.description_tokens if description_tokens == "link" else description_tokens
-        key = (limit, *(t.name for t in tables))
+        key = (limit, *((t.name, tuple(c.name for c in t.columns)) for t in tables))  # a part's columns change
         if self._ddl_cache is not None and key in self._ddl_cache:
             return self._ddl_cache[key]
         ddl = self._schema.render(
@@ -145,9 +145,7 @@ def clip_description(text: str, limit: int | None = None) -> str:
     text = " ".join(str(text or "").split())
     if limit is None or not text:
         return text
-    n = 0
-    for m in _WORD.finditer(text):
-        n += 1
+    for n, m in enumerate(_WORD.finditer(text), start=1):
         if n > limit:
             return text[: m.start()].rstrip() + " ..."
     return text

@@ -100,12 +100,14 @@ def test_bird_source_reads_evidence_difficulty_and_descriptions(tmp_path):
     data = load_bird(root, "dev")
     assert len(data.examples) == n
     assert data.examples[0].evidence == "coop = cooperative" and data.examples[0].difficulty == "simple"
-    assert data.descriptions["orchard_coop"][table.name] == {table.columns[1].name: "the grower's legal name"}
+    described = {c.name: c.description for c in data.databases["orchard_coop"].table(table.name).columns if c.description}
+    assert described == {table.columns[1].name: "x: the grower's legal name"}  # column_name "x" adds information
+    assert data.notes == ["descriptions: 1 of 1 columns matched"]
     result = run_convert("bird", "--bird-dir", root, "--split", "dev", "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     for kind in ("schema_link", "sql_generation"):
         rec = json.loads((tmp_path / f"out/{kind}.json").read_text())[0]
         assert "Evidence: coop = cooperative" in rec["instruction"]
     full = json.loads((tmp_path / "out/full_schema_sql.json").read_text())[0]["input"]
-    assert "-- the grower's legal name" in full
+    assert "-- x: the grower's legal name" in full
     sqlite3.connect(":memory:").executescript(full)
