@@ -345,6 +345,7 @@ def run_inference_then_evaluate(
             records = run_inference(data, args, out, progress=progress)
         examples = data.examples[: args.limit] if args.limit else data.examples
         gold = link_gold_by_index(data, args)
+        fold_predicted(records, data, args)
         if args.link_only:
             from lrsql_plugin.evaluation.link_report import (
                 format_by_group,
@@ -421,8 +422,8 @@ def link_gold_by_index(data: object, args: object) -> dict[int, list[str] | None
     """Gold tables per question index, in the names of the schema each question links against
     (merged names when ``args.dataset`` is a merged conversion: the manifest's name map).
 
-    Outside merged mode, gold tables an example gives (Spider 2.0) and every gold of the bm25 linker
-    (which ranks the family-folded database) are folded: members of a family become the family."""
+    Outside merged mode gold tables are folded (members of a family become the family), as are the
+    predicted ones (``fold_predicted``): linking metrics count families."""
     from lrsql_plugin.context.families import fold_families
     from lrsql_plugin.inference.run import inference_questions
     from lrsql_plugin.manifest import load_manifest
@@ -435,13 +436,35 @@ def link_gold_by_index(data: object, args: object) -> dict[int, list[str] | None
             out[q.index] = None
             continue
         gold = [names.get((q.db_id, t.lower()), t) for t in q.gold_tables]
-        given = data.examples[q.index].gold_tables is not None
-        if not args.dataset and (given or getattr(args, "linker", "model") == "bm25"):
+        if not names:  # outside merged mode linking is scored on families (a member counts as its family)
             if q.db_id not in folds:
                 folds[q.db_id] = fold_families(data.databases[q.db_id])
             gold = folds[q.db_id].fold_names(gold)
         out[q.index] = gold
     return out
+
+
+def fold_predicted(records: list[dict], data: object, args: object) -> None:
+    """Outside merged mode, add ``linked_folded`` to each record: its linked tables with family members
+    folded into their family (the names the linking metrics compare)."""
+    if args.dataset and load_manifest_merged(args.dataset):
+        return
+    from lrsql_plugin.context.families import fold_families
+
+    folds: dict[str, object] = {}
+    for r in records:
+        db = data.databases.get(r["db_id"])
+        if db is None:
+            continue
+        if r["db_id"] not in folds:
+            folds[r["db_id"]] = fold_families(db)
+        r["linked_folded"] = folds[r["db_id"]].fold_names(list(r.get("linked_tables") or []))
+
+
+def load_manifest_merged(dataset: object) -> bool:
+    from lrsql_plugin.manifest import load_manifest
+
+    return load_manifest(dataset).merged
 
 
 def load_spider2_source(spider2_dir: Path, questions: object) -> object:

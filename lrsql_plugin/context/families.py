@@ -18,6 +18,7 @@ from lrsql_plugin.schema.model import Database, Table
 
 _SUFFIX = re.compile(r"^(.*?[^\d])(\d+)$")
 FAMILY_WILDCARD = "*"
+SHARED_COLUMNS = 0.9
 
 
 @dataclass
@@ -42,49 +43,68 @@ class FamilyFold:
         return list(t.members) if t is not None and t.members else [name]
 
 
-def family_key(table: Table) -> tuple[str, tuple[tuple[str, str], ...]] | None:
-    """(name prefix, columns) shared by the members of a family, or None for a name without a numeric suffix."""
+def name_prefix(table: Table) -> str | None:
+    """The name without its numeric suffix (lower case), or None for a name without one."""
     m = _SUFFIX.match(table.name)
-    if not m:
-        return None
-    return m.group(1).lower(), tuple((c.name.lower(), c.type.lower()) for c in table.columns)
+    return m.group(1).lower() if m else None
+
+
+def _columns(table: Table) -> tuple[tuple[str, str], ...]:
+    return tuple((c.name.lower(), c.type.lower()) for c in table.columns)
+
+
+def _joins(first: set, other: set) -> bool:
+    union = first | other
+    return bool(union) and len(first & other) / len(union) >= SHARED_COLUMNS
 
 
 def fold_families(db: Database, enabled: bool = True) -> FamilyFold:
     """Fold ``db``'s families (see the module docstring); with ``enabled=False`` nothing is folded."""
     if not enabled:
         return FamilyFold(db, {}, [])
-    groups: dict[tuple, list[Table]] = defaultdict(list)
+    by_prefix: dict[str, list[list[Table]]] = defaultdict(list)  # prefix -> groups (first member decides)
     for t in db.tables:
-        key = family_key(t)
-        if key is not None:
-            groups[key].append(t)
+        prefix = name_prefix(t)
+        if prefix is None:
+            continue
+        cols = set(_columns(t))
+        for group in by_prefix[prefix]:
+            if _joins(set(_columns(group[0])), cols):
+                group.append(t)
+                break
+        else:
+            by_prefix[prefix].append([t])
     family_of: dict[str, str] = {}
     entry_at: dict[str, Table] = {}  # first member (lower) -> family entry
     families: list[Table] = []
     taken = {t.name.lower() for t in db.tables}
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        first = members[0]
-        prefix = _SUFFIX.match(first.name).group(1)  # type: ignore[union-attr]
-        name = prefix + FAMILY_WILDCARD
-        if name.lower() in taken:  # a real table of that name: leave the members alone
-            continue
-        taken.add(name.lower())
-        ordered = sorted((t.name for t in members), key=_suffix_order)
-        entry = Table(
-            name=name,
-            columns=list(first.columns),
-            primary_key=list(first.primary_key),
-            foreign_keys=list(first.foreign_keys),
-            description=first.description,
-            members=tuple(ordered),
-        )
-        families.append(entry)
-        entry_at[first.name.lower()] = entry
-        for t in members:
-            family_of[t.name.lower()] = name
+    for groups in by_prefix.values():
+        for members in groups:
+            if len(members) < 2:
+                continue
+            first = members[0]
+            name = _SUFFIX.match(first.name).group(1) + FAMILY_WILDCARD  # type: ignore[union-attr]
+            if name.lower() in taken:  # a real table, or an earlier group of this prefix, has that name
+                continue
+            taken.add(name.lower())
+            columns, seen = [], set()
+            for t in members:
+                for c in t.columns:
+                    if (c.name.lower(), c.type.lower()) not in seen:
+                        seen.add((c.name.lower(), c.type.lower()))
+                        columns.append(c)
+            entry = Table(
+                name=name,
+                columns=columns,
+                primary_key=list(first.primary_key),
+                foreign_keys=list(first.foreign_keys),
+                description=first.description,
+                members=tuple(sorted((t.name for t in members), key=_suffix_order)),
+            )
+            families.append(entry)
+            entry_at[first.name.lower()] = entry
+            for t in members:
+                family_of[t.name.lower()] = name
     if not families:
         return FamilyFold(db, {}, [])
     tables = []

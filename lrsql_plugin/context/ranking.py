@@ -67,17 +67,24 @@ def words(text: str) -> list[str]:
     return [w for w in map(_index_word, _WORD.findall(text)) if w]
 
 
-def table_document(table: Table) -> list[str]:
-    """The words BM25 indexes for ``table``."""
+def table_document(table: Table, seen: dict[str, list[str]] | None = None) -> list[str]:
+    """The words BM25 indexes for ``table``; ``seen`` caches the words of texts met before (column
+    names and descriptions repeat across the tables of a database: 466k texts, 24k distinct in Spider 2.0)."""
+    seen = {} if seen is None else seen
     parts = [table.name]
     if table.shown != table.name:
         parts.append(table.shown)
     parts.append(table.description)
     for c in table.columns:
         parts.append(c.name)
-        if c.description:
-            parts.append(c.description)
-    return [w for p in parts if p for w in words(p)]
+        parts.append(c.description)
+    out: list[str] = []
+    for p in parts:
+        if p:
+            if p not in seen:
+                seen[p] = words(p)
+            out += seen[p]
+    return out
 
 
 def name_document(table: Table) -> list[str]:
@@ -115,7 +122,8 @@ class TableRanker:
 
     def __init__(self, tables: Sequence[Table]) -> None:
         self.names = [t.name for t in tables]
-        self._documents = _Index([table_document(t) for t in tables])
+        seen: dict[str, list[str]] = {}
+        self._documents = _Index([table_document(t, seen) for t in tables])
         self._names = _Index([name_document(t) for t in tables])
 
     def scores(self, question: str, evidence: str = "") -> np.ndarray:

@@ -53,10 +53,26 @@ class SchemaContext:
         """Tokens of one table's (or unit's) schema-link DDL."""
         return self.counter.text(self.renderer.schema([table]))
 
+    def column_line_tokens(self, table: Table) -> list[int] | None:
+        """Tokens of each non-key column's line in one rendering of ``table`` (None when the lines
+        cannot be told apart, e.g. a name holding a line break)."""
+        from lrsql_plugin.context.units import key_columns
+
+        keys = {k.lower() for k in key_columns(table)}
+        lines = self.renderer.schema([table]).split("\n")
+        start = next((i for i, line in enumerate(lines) if line.startswith("CREATE TABLE")), None)
+        if start is None:
+            return None
+        body = lines[start + 1 : start + 1 + len(table.columns)]
+        if len(body) != len(table.columns):
+            return None
+        return [self.counter.text(line) + 1 for c, line in zip(table.columns, body) if c.name.lower() not in keys]
+
     def table_tokens(self, name: str) -> int:
-        """Tokens of one unit's DDL, by unit name (cached)."""
+        """Tokens of one unit's DDL, by unit name (cached), plus one for the line break that joins it to
+        the next table of its slice (so that a packed slice never exceeds its budget)."""
         if name not in self._tokens:
-            self._tokens[name] = self.unit_tokens(self.view.units.table(name))
+            self._tokens[name] = self.unit_tokens(self.view.units.table(name)) + 1
         return self._tokens[name]
 
     @property
@@ -64,7 +80,9 @@ class SchemaContext:
         """The link units: families folded (unless --no-fold-families), tables over the slice budget split."""
         if self._view is None:
             a = self.args
-            self._view = build_link_view(self.schema, a.tokens_per_slice, self.unit_tokens, a.fold_families)
+            self._view = build_link_view(
+                self.schema, a.tokens_per_slice, self.unit_tokens, a.fold_families, self.column_line_tokens
+            )
         return self._view
 
     def slicings(self) -> list[Slicing]:

@@ -59,10 +59,19 @@ def narrow_table(table: Table, columns: Iterable[str]) -> Table:
     return replace(table, columns=[c for c in table.columns if c.name.lower() in keep])
 
 
-def split_table(table: Table, budget: int, cost: Callable[[Table], int]) -> list[Table]:
-    """``table`` as parts that each cost at most ``budget`` tokens (see the module docstring)."""
-    keys = key_columns(table)
-    key_low = {k.lower() for k in keys}
+def split_table(
+    table: Table,
+    budget: int,
+    cost: Callable[[Table], int],
+    line_costs: Callable[[Table], list[int] | None] | None = None,
+) -> list[Table]:
+    """``table`` as parts that each cost at most ``budget`` tokens (see the module docstring).
+
+    Columns are packed by their line's cost (``line_costs(table)``: one count per non-key column,
+    in order, from one rendering of the whole table; else measured one part per column), then each
+    part is checked exactly with ``cost``; a part over budget passes its trailing columns on.
+    """
+    key_low = {k.lower() for k in key_columns(table)}
     rest = [c for c in table.columns if c.name.lower() not in key_low]
 
     def part(cols: list[Column], k: int, n: int) -> Table:
@@ -82,8 +91,10 @@ def split_table(table: Table, budget: int, cost: Callable[[Table], int]) -> list
     base = cost(part([], probe, probe))
     if base > budget:
         raise WideTableError(table.shown, base, budget)
-    # per-column cost: a column's line, measured as the growth of a one-column part
-    line = [max(1, cost(part([c], probe, probe)) - base) for c in rest]
+    line = line_costs(table) if line_costs else None
+    if line is None or len(line) != len(rest):
+        line = [max(1, cost(part([c], probe, probe)) - base) for c in rest]
+    price = {c.name.lower(): n for c, n in zip(rest, line)}
     groups: list[list[Column]] = []
     cur: list[Column] = []
     used = base + PART_MARGIN
@@ -95,21 +106,26 @@ def split_table(table: Table, budget: int, cost: Callable[[Table], int]) -> list
         used += n
     if cur or not groups:
         groups.append(cur)
-    # exact check: move trailing columns on while a part is over budget
+    # exact check: a part over budget passes enough trailing columns on to cover the excess
     while True:
         n = len(groups)
         parts = [part(g, k + 1, n) for k, g in enumerate(groups)]
-        over = next((k for k, p in enumerate(parts) if cost(p) > budget), None)
-        if over is None:
+        over = [(k, c - budget) for k, p in enumerate(parts) if (c := cost(p)) > budget]
+        if not over:
             return parts
-        g = groups[over]
+        k, excess = over[0]
+        g = groups[k]
         if len(g) <= 1:  # one column with the keys is over budget: the column alone is too wide
-            raise WideTableError(f"{table.shown}.{g[0].name if g else ''}", cost(parts[over]), budget)
-        moved = g.pop()
-        if over + 1 < len(groups):
-            groups[over + 1].insert(0, moved)
+            raise WideTableError(f"{table.shown}.{g[0].name if g else ''}", cost(parts[k]), budget)
+        moved: list[Column] = []
+        while len(g) > 1 and excess > 0:
+            c = g.pop()
+            moved.insert(0, c)
+            excess -= price[c.name.lower()]
+        if k + 1 < len(groups):
+            groups[k + 1][:0] = moved
         else:
-            groups.append([moved])
+            groups.append(moved)
 
 
 @dataclass
@@ -195,10 +211,12 @@ def build_link_view(
     budget: int | None,
     cost: Callable[[Table], int] | None = None,
     fold: bool = True,
+    line_costs: Callable[[Table], list[int] | None] | None = None,
 ) -> LinkView:
     """The link view of ``schema``: families folded (``fold``), tables over ``budget`` tokens split.
 
-    ``cost(table)`` counts a table's rendered DDL in tokens (needed with a budget).
+    ``cost(table)`` counts a table's rendered DDL in tokens (needed with a budget); ``line_costs``
+    speeds splitting up (see ``split_table``).
     """
     folding = fold_families(schema, fold)
     folded = folding.database
@@ -206,7 +224,7 @@ def build_link_view(
     units: list[Table] = []
     for t in folded.tables:
         if budget and cost is not None and cost(t) > budget:
-            parts = split_table(t, budget, cost)
+            parts = split_table(t, budget, cost, line_costs)
             split[t.name.lower()] = parts
             units += parts
         else:

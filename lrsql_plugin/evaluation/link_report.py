@@ -24,8 +24,10 @@ LINK_OUTPUT_FILES = ("metrics.json", "per_example.jsonl", "report.md", "linking.
 
 
 def predicted_link_tables(record: Mapping) -> list[str]:
-    """The tables a prediction record linked, in the link schema's names."""
+    """The tables a prediction record linked, in the link schema's names (families folded outside merged mode)."""
     tables = record.get("link_schema_tables")
+    if tables is None:
+        tables = record.get("linked_folded")
     return list(tables if tables is not None else record.get("linked_tables") or [])
 
 
@@ -197,7 +199,7 @@ def render_linking_chart(summary: Mapping, title: str) -> bytes:
             bars = ax.bar(xs, values, width, label=f"recall@{k}", color=colors[j % len(colors)])
             ax.bar_label(bars, fmt="%.1f", fontsize=7)
         ax.set_xticks(range(len(groups)), [f"{name}\n({g['scored']} q)" for name, g in groups.items()])
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(RECALL_AT), frameon=False)
     else:
         names = ["exact set", "recall-1", "avg precision", "avg recall"]
         keys = ["exact_set_accuracy", "recall1_rate", "avg_precision", "avg_recall"]

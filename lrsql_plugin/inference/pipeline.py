@@ -164,14 +164,13 @@ class TwoStagePipeline:
         """The tables of the SQL prompt, the fallback kind and the linked tables dropped (module docstring)."""
         view = self.view_for(q.db_id)
         folded = view.folded
-        names = view.fold.fold_names(linked)
+        wanted = {n.lower() for n in view.fold.fold_names(linked)}
         tables = []
-        for n in names:
-            t = folded.table(n)
-            if t is None:
+        for t in folded.tables:  # schema order
+            if t.name.lower() not in wanted:
                 continue
-            cols = columns.get(n.lower())
-            tables.append(narrow_table(t, cols) if cols is not None and view.split.get(n.lower()) else t)
+            cols = columns.get(t.name.lower())
+            tables.append(narrow_table(t, cols) if cols is not None and view.split.get(t.name.lower()) else t)
         budget = self.settings.sql_prompt_tokens
         if tables:
             if budget is None or self.counter is None or self._fits(q, tables, budget):
