@@ -74,18 +74,92 @@ def engine_from_arguments(args: InferenceArguments) -> GenerationEngine:
 
 def inference_questions(data: SourceData, limit: int | None) -> list[InferenceQuestion]:
     """One question per example, indexed by position; gold tables as the example gives them (Spider 2.0),
-    else where the gold SQL allows."""
+    else where the gold SQL allows (None for a question without SQL)."""
     out = []
     for i, ex in enumerate(data.examples[:limit] if limit else data.examples):
+        gold: tuple[str, ...] | None = None
         if ex.gold_tables is not None:
-            gold: tuple[str, ...] | None = tuple(ex.gold_tables)
-        else:
+            gold = tuple(ex.gold_tables)
+        elif ex.sql:
             try:
                 gold = tuple(example_gold_tables(ex, data.databases[ex.db_id]))
             except GoldTableError:
                 gold = None
         out.append(InferenceQuestion(i, ex.db_id, ex.question, ex.evidence, gold))
     return out
+
+
+class InferenceSetup:
+    """What turns ``data``'s databases into the training prompts: the conversion settings, the token
+    counter, a schema context per database (built on first use) and, for a merged conversion, the
+    link space of each member database.  ``pipeline(engine)`` gives the two-stage pipeline over them;
+    ``run_inference`` and ``lrsql_plugin.inference.predictor.Predictor`` share it.
+
+    ``data.databases`` may grow after construction (the predictor reads a database on its first
+    question); the pipeline sees the same dictionary.
+    """
+
+    def __init__(self, data: SourceData, args: InferenceArguments) -> None:
+        self.data, self.args = data, args
+        self.conv = slicing_arguments(args)
+        self.counter = load_token_counter(self.conv.tokenizer)
+        self.base = PromptRenderer(self.conv.templates_dir)
+        self.contexts: dict[str, SchemaContext] = {}
+        self.spaces = merged_link_spaces(data, args, self.conv, self.counter, self.base)
+        self.dropped: dict[int, list[str]] = {}  # merged mode: question index -> linked tables of other members
+
+    def context(self, db_id: str) -> SchemaContext:
+        if db_id not in self.contexts:
+            db = self.data.databases[db_id]
+            self.contexts[db_id] = SchemaContext(db, database_renderer(self.base, db, self.data, self.conv), self.conv, self.counter)
+        return self.contexts[db_id]
+
+    def check_databases(self, db_ids: Sequence[str] | set[str]) -> None:
+        """In a merged conversion every question's database must be a member of a pseudo-database."""
+        if not self.spaces:
+            return
+        outside = sorted(set(db_ids) - set(self.spaces))
+        if outside:
+            raise InputError(
+                str(Path(str(self.args.dataset)) / MANIFEST),
+                f"{len(outside)} question database(s) are in none of the conversion's pseudo-databases: {', '.join(outside)}",
+            )
+
+    def _map_to_own(self, q: InferenceQuestion, names: list[str]) -> list[str]:
+        own, others = self.spaces[q.db_id][0].to_own(names, q.db_id)
+        self.dropped[q.index] = others
+        return own
+
+    def pipeline(self, engine: GenerationEngine) -> TwoStagePipeline:
+        args, spaces = self.args, self.spaces
+        return TwoStagePipeline(
+            engine,
+            self.data.databases,
+            lambda d: self.context(d).renderer,
+            lambda d: self.context(d).slicings()[0],
+            PipelineSettings(
+                args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables, args.link_only, args.full_schema_link,
+                sql_prompt_tokens=self.conv.sql_prompt_tokens,
+            ),
+            link_context=(lambda q: spaces[q.db_id][1]) if spaces else None,
+            map_linked=self._map_to_own if spaces else None,
+            view_for=lambda d: self.context(d).view,
+            counter=self.counter,
+        )
+
+    def apply_cutoff(self, engine: GenerationEngine) -> object | None:
+        """The engine's prompt encoder (hf, vllm; None for others), set to cut prompts longer than the
+        conversion's cutoff_len as LLaMA-Factory cut them in training (only with ``--dataset``)."""
+        encoder = getattr(engine, "encoder", None)
+        if encoder is not None and self.args.dataset and hasattr(encoder, "cutoff_len"):
+            encoder.cutoff_len = self.conv.cutoff_len
+        return encoder
+
+    def finish(self, predictions: Sequence[Prediction]) -> None:
+        """Merged mode: record on each prediction the linked tables of other member databases (dropped)."""
+        for p in predictions:
+            if p.link_schema is not None:
+                p.other_member_tables = self.dropped.pop(p.index, [])
 
 
 def run_inference(
@@ -97,62 +171,31 @@ def run_inference(
 ) -> list[dict]:
     """Predict SQL for ``data``'s examples; returns the prediction records in input order."""
     questions = inference_questions(data, args.limit)
-    conv = slicing_arguments(args)
-    counter = load_token_counter(conv.tokenizer)
-    base = PromptRenderer(conv.templates_dir)
-    contexts: dict[str, SchemaContext] = {}
-
-    def context(db_id: str) -> SchemaContext:
-        if db_id not in contexts:
-            db = data.databases[db_id]
-            contexts[db_id] = SchemaContext(db, database_renderer(base, db, data, conv), conv, counter)
-        return contexts[db_id]
-
-    spaces = merged_link_spaces(data, args, conv, counter, base)
-    if spaces:
-        outside = sorted({q.db_id for q in questions} - set(spaces))
-        if outside:
-            raise InputError(
-                str(Path(str(args.dataset)) / MANIFEST),
-                f"{len(outside)} question database(s) are in none of the conversion's pseudo-databases: {', '.join(outside)}",
-            )
-    dropped: dict[int, list[str]] = {}
-
-    def map_to_own(q: InferenceQuestion, names: list[str]) -> list[str]:
-        own, others = spaces[q.db_id][0].to_own(names, q.db_id)
-        dropped[q.index] = others
-        return own
-
+    setup = InferenceSetup(data, args)
+    setup.check_databases({q.db_id for q in questions})
     check_resume_settings(Path(out_dir), args)
     store = PredictionStore(out_dir, resume=args.resume)
     todo = [q for q in questions if q.index not in store.done]
     engine = engine or engine_from_arguments(args)
-    pipeline = TwoStagePipeline(
-        engine,
-        data.databases,
-        lambda d: context(d).renderer,
-        lambda d: context(d).slicings()[0],
-        PipelineSettings(
-            args.link_max_new_tokens, args.sql_max_new_tokens, args.gold_tables, args.link_only, args.full_schema_link,
-            sql_prompt_tokens=conv.sql_prompt_tokens,
-        ),
-        link_context=(lambda q: spaces[q.db_id][1]) if spaces else None,
-        map_linked=map_to_own if spaces else None,
-        view_for=lambda d: context(d).view,
-        counter=counter,
-    )
+    encoder = setup.apply_cutoff(engine)
+    pipeline = setup.pipeline(engine)
     bar = tqdm(total=len(questions), initial=len(questions) - len(todo), desc="lrsql-eval inference", unit="q", disable=not progress)
     # A chunk is scheduled as a whole (each stage's prompts go to the engine together, which batches
     # them by length) and appended to predictions.jsonl when done: the unit of --resume.
     for start in range(0, len(todo), args.chunk_size):
         chunk = todo[start : start + args.chunk_size]
         predictions = sorted(pipeline.run_batch(chunk), key=lambda p: p.index)
-        for p in predictions:
-            if p.link_schema is not None:
-                p.other_member_tables = dropped.pop(p.index, [])
+        setup.finish(predictions)
         store.append(predictions)
         bar.update(len(chunk))
     bar.close()
+    if encoder is not None and encoder.cutoff_len:
+        cut = dict(getattr(encoder, "truncated", {}))
+        atomic_write_text(Path(out_dir) / "truncation.json", json.dumps(
+            {"cutoff_len": encoder.cutoff_len, "truncated_prompts": cut}, indent=2) + "\n")
+        if any(cut.values()):
+            print(f"lrsql-eval: {sum(cut.values())} prompts longer than cutoff_len {encoder.cutoff_len} were cut as "
+                  f"LLaMA-Factory cut them in training ({', '.join(f'{k}: {v}' for k, v in cut.items())})")
     records = sorted(store.records, key=lambda r: r["index"])
     write_pred_sql(Path(out_dir) / "pred.sql", [r["sql"] for r in records])
     return records

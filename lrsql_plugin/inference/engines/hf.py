@@ -86,7 +86,7 @@ class HFEngine:
             if adapter not in self.adapters:
                 raise KeyError(f"adapter {adapter!r} not loaded; loaded: {', '.join(self.adapters)}")
             self.model.set_adapter(adapter)
-        encoded = [self.encoder.encode(p) for p in prompts]
+        encoded = [self.encoder.encode(p, max_new_tokens, adapter) for p in prompts]
         out: list[str] = [""] * len(prompts)
         for batch in plan_batches([len(ids) for ids in encoded], self.batch_size, self.batch_tokens, max_new_tokens):
             for i, text in zip(batch, self._generate_batch([encoded[i] for i in batch], max_new_tokens)):

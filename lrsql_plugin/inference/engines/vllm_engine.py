@@ -42,7 +42,7 @@ class VLLMEngine:
         from vllm import SamplingParams
 
         params = SamplingParams(temperature=0, max_tokens=max_new_tokens, stop_token_ids=self.encoder.stop_token_ids)
-        inputs = [{"prompt_token_ids": self.encoder.encode(p)} for p in prompts]
+        inputs = [{"prompt_token_ids": self.encoder.encode(p, max_new_tokens, adapter)} for p in prompts]
         outputs = self.llm.generate(inputs, params, lora_request=self.requests.get(adapter), use_tqdm=False)
         return [o.outputs[0].text for o in outputs]
 
