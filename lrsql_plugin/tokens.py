@@ -56,7 +56,8 @@ def approx_token_count(text: str) -> int:
     (4,404 tables); Spider 2.0-lite tables with column descriptions rendered as prompt DDL, BIRD
     style, 0.98 [0.94, 1.01] (3,287 tables).  English questions (Spider dev) 1.00 [0.93, 1.08],
     their gold SQL 1.00 [0.91, 1.06].  The former count (words + punctuation marks) gave 0.59,
-    0.48 and 0.73 on the three DDL corpora.
+    0.48 and 0.73 on the three DDL corpora.  Cost: one ``findall``, about 0.3 µs per token (twice
+    the former count).
     """
     return len(APPROX_PIECE.findall(text))
 
@@ -99,7 +100,11 @@ def load_token_counter(tokenizer: str | None) -> TokenCounter:
 
     tok = AutoTokenizer.from_pretrained(tokenizer)
 
+    fast = getattr(tok, "backend_tokenizer", None)
+
     def count(text: str) -> int:
+        if fast is not None:  # the Rust tokenizer directly: the same ids without the Python wrapper's cost
+            return len(fast.encode(text, add_special_tokens=False).ids)
         return len(tok(text, add_special_tokens=False)["input_ids"])
 
     def exact_sample(system: str, user: str, output: str) -> tuple[int, int]:

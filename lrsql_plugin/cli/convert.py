@@ -1,4 +1,4 @@
-"""``lrsql-convert spider|bird|sqlite``: build the LR-SQL and baseline datasets for LLaMA-Factory."""
+"""``lrsql-convert spider|bird|sqlite|spider2|ddl``: build the LR-SQL and baseline datasets for LLaMA-Factory."""
 
 from __future__ import annotations
 
@@ -40,7 +40,16 @@ def common_options(fn: Callable) -> Callable:
                           "peak training memory for it (see lrsql-plan)."),
         click.option("--sql-distractors", type=int, default=0, show_default=True, help="Non-gold tables added to SQL-generation prompts."),
         click.option("--sample-values", type=int, default=0, show_default=True, help="Sample values per column (needs the .sqlite files)."),
-        click.option("--no-descriptions", "descriptions", is_flag=True, flag_value=False, default=True, help="Leave BIRD column descriptions out."),
+        click.option("--no-descriptions", "descriptions", is_flag=True, flag_value=False, default=True,
+                     help="Leave table and column descriptions out."),
+        click.option("--max-description-tokens", type=click.IntRange(min=0), default=32, show_default=True,
+                     help="Cut each description to about this many tokens in schema-link slices (SQL prompts show the "
+                          "whole text; 0 = no cut)."),
+        click.option("--no-fold-families", "fold_families", is_flag=True, flag_value=False, default=True,
+                     help="Keep tables whose names differ only in a date/number suffix apart (default: fold each such "
+                          "family, e.g. ga_sessions_20160801 ..., into one entry ga_sessions_*)."),
+        click.option("--sql-answer-tokens", type=click.IntRange(min=0), default=256, show_default=True,
+                     help="Room kept for the SQL answer: inference bounds SQL prompts by cutoff_len minus this."),
         click.option("--format", "format", type=click.Choice(FORMATS), default="alpaca", show_default=True),
         click.option("--cutoff-len", type=int, default=2048, show_default=True, help="Report samples longer than this (LLaMA-Factory cutoff_len)."),
         click.option("--tokenizer", default=None, help="Tokenizer path/name for exact token counts (default: approximation)."),

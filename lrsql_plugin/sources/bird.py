@@ -26,7 +26,10 @@ UNMATCHED_SHOWN = 10  # unmatched files/rows listed in the note, the rest counte
 
 
 @register_source("bird")
-def load_bird(bird_dir: str | Path, split: str = "train", questions: str | Path | None = None) -> SourceData:
+def load_bird(
+    bird_dir: str | Path, split: str = "train", questions: str | Path | None = None, *, sql_optional: bool = False
+) -> SourceData:
+    """``sql_optional`` keeps questions without ``SQL`` (inference; see ``examples_from_records``)."""
     root = Path(bird_dir)
     if not root.is_dir():
         raise InputError(str(root), "BIRD folder not found")
@@ -34,7 +37,7 @@ def load_bird(bird_dir: str | Path, split: str = "train", questions: str | Path 
     qfile = Path(questions) if questions else root / f"{split}.json"
     skipped: list[Skipped] = []
     records, labels = read_labelled_records(qfile)
-    examples = examples_from_records(qfile, records, databases, "SQL", skipped, labels=labels)
+    examples = examples_from_records(qfile, records, databases, "SQL", skipped, labels=labels, sql_optional=sql_optional)
     db_root = root / f"{split}_databases"
     notes: list[str] = []
     if db_root.is_dir():

@@ -56,11 +56,11 @@ from lrsql_plugin.files import parse_json, read_utf8
 from lrsql_plugin.schema.model import Column, Database, Example, ForeignKey, Table
 from lrsql_plugin.sources.base import SourceData, register_source
 from lrsql_plugin.sources.examples_json import read_labelled_records
-from lrsql_plugin.tokens import approx_token_count
+from lrsql_plugin.tokens import APPROX_PIECE, approx_token_count
 
 ENGINE_DIALECTS = {"bigquery": "bigquery", "snowflake": "snowflake", "sqlite": "sqlite"}
 _DOTS = re.compile(r"\s*\.\s*")
-_TOKEN = re.compile(r"\w+|[^\w\s]")
+_TOKEN = APPROX_PIECE  # the pieces approx_token_count counts
 _SELF = "lrsql_self_table"  # stands for a DDL's own table name in the parse cache's key
 
 
@@ -519,7 +519,7 @@ def bound_document(text: str, max_tokens: int) -> tuple[str, bool]:
     if max_tokens <= 0 or approx_token_count(text) <= max_tokens:
         return text, False
     marker = f"[... document truncated to {max_tokens} tokens]"
-    budget = max(max_tokens - approx_token_count(marker), 0)
+    budget = max(max_tokens - approx_token_count("\n\n" + marker), 0)
     end = 0
     for i, m in enumerate(_TOKEN.finditer(text)):
         if i == budget:
@@ -553,8 +553,13 @@ def load_spider2(
     questions: str | Path | None = None,
     gold: str | Path | None = None,
     max_evidence_tokens: int = 1500,
+    *,
+    gold_optional: bool = False,
 ) -> SourceData:
-    """Spider 2.0-lite's schemas, questions and gold tables (see the module docstring)."""
+    """Spider 2.0-lite's schemas, questions and gold tables (see the module docstring).
+
+    ``gold_optional`` (inference): a question without a gold entry (or without a gold file at all) is
+    kept with ``gold_tables`` None instead of being skipped."""
     root = Path(spider2_dir)
     if not root.is_dir():
         raise InputError(str(root), "Spider 2.0 folder not found")
@@ -562,7 +567,7 @@ def load_spider2(
     gfile = Path(gold) if gold else root / "spider2-lite-gold-tables.jsonl"
     databases, dialects, notes = load_schemas(root / "resource" / "databases")
     records, labels = read_labelled_records(qfile)
-    gold_tables = _read_gold(gfile)
+    gold_tables = {} if gold_optional and not gfile.exists() else _read_gold(gfile)
     docs_dir = root / "resource" / "documents"
     docs: dict[str, tuple[str, bool]] = {}
 
@@ -594,13 +599,13 @@ def load_spider2(
                  f"{iid}: db {db_id!r} has no schema folder in {root / 'resource' / 'databases'}")
             unknown_dbs[db_id] += 1
             continue
-        if iid not in gold_tables:
+        if iid not in gold_tables and not gold_optional:
             skip(label, "no gold tables", f"{iid}: no gold tables in {gfile}")
             continue
         exact = exact_names.setdefault(db_id, set(db.table_names))
         names: list[str] = []
         lacking: list[str] = []
-        for name in gold_tables[iid]:
+        for name in gold_tables.get(iid, []):
             if name in exact:
                 found, how = name, "exact"
             elif found := db.canonical(name):
@@ -618,7 +623,7 @@ def load_spider2(
                  f"{iid}: gold table(s) {', '.join(map(repr, lacking))} not in the schema of db {db_id!r}")
             missing_tables.extend(lacking)
             continue
-        if not names:
+        if not names and iid in gold_tables:
             skip(label, "no gold tables", f"{iid}: the gold entry lists no table")
             continue
         evidence = ""
@@ -640,7 +645,7 @@ def load_spider2(
                 index=index,
                 evidence=evidence,
                 question_id=iid,
-                gold_tables=tuple(names),
+                gold_tables=tuple(names) if iid in gold_tables else None,
                 dialect=dialects[db_id],
             )
         )
