@@ -51,6 +51,7 @@ def convert(tokenizer: str, budget: int, questions: Path | None, extra: list[str
     return {
         "wall_s": round(wall, 1), "peak_rss_mib": round(peak), "questions": stats["converted"],
         "samples": {k: v["samples"] for k, v in stats["kinds"].items()},
+        "over_cutoff": {k: v["over_cutoff"] for k, v in stats["kinds"].items()}, "cutoff_len": stats["cutoff_len"],
         "schema_link_prompt_max": stats["kinds"]["schema_link"]["prompt_tokens"]["max"],
         "full_schema_link_prompt_max": stats["kinds"]["full_schema_link"]["prompt_tokens"]["max"],
         "output_mib": round(size / 2**20, 1), "largest_slice_tokens": lay["largest_slice_tokens"],

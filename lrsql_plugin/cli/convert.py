@@ -169,7 +169,7 @@ def ddl(ddl_dir: str, dialect: str, questions: str, **kw: object) -> None:
 @click.option("--questions", default=None, type=click.Path(), help="Question JSONL (default: SPIDER2_DIR/spider2-lite.jsonl).")
 @click.option("--gold", default=None, type=click.Path(),
               help="Gold-table JSONL (default: SPIDER2_DIR/spider2-lite-gold-tables.jsonl).")
-@click.option("--max-evidence-tokens", type=click.IntRange(min=0), default=1500, show_default=True,
+@click.option("--max-evidence-tokens", type=click.IntRange(min=0), default=512, show_default=True,
               help="Cut an external-knowledge document at a paragraph or line break to at most this many "
                    "(approximate) tokens; 0 = keep it whole.")
 @common_options

@@ -552,7 +552,7 @@ def load_spider2(
     spider2_dir: str | Path,
     questions: str | Path | None = None,
     gold: str | Path | None = None,
-    max_evidence_tokens: int = 1500,
+    max_evidence_tokens: int = 512,
     *,
     gold_optional: bool = False,
 ) -> SourceData:

@@ -227,13 +227,13 @@ def test_examples_keep_their_id_position_file_and_engine_dialect(data, spider2_d
 def test_evidence_is_the_document_bounded_to_the_token_limit(data, spider2_dir):
     with_doc = [e for e in data.examples if e.evidence]
     assert len(with_doc) == 73
-    assert all(approx_token_count(e.evidence) <= 1500 for e in data.examples)
-    cut = [e for e in with_doc if e.evidence.endswith("\n[... document truncated to 1500 tokens]")]
+    assert all(approx_token_count(e.evidence) <= 512 for e in data.examples)
+    cut = [e for e in with_doc if e.evidence.endswith("\n[... document truncated to 512 tokens]")]
     assert cut
     # the cut falls on a line boundary of the document, whose beginning is kept as it is
     bq011 = data.examples[0]
     text = (spider2_dir / "resource/documents/ga4_obfuscated_sample_ecommerce.events.md").read_text().strip()
-    body = bq011.evidence.removesuffix("[... document truncated to 1500 tokens]").rstrip()
+    body = bq011.evidence.removesuffix("[... document truncated to 512 tokens]").rstrip()
     assert bq011 in cut and text.startswith(body) and text[len(body)] == "\n"
 
 
