@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -25,7 +25,7 @@ from lrsql_plugin.emit import write_datasets
 from lrsql_plugin.errors import Skipped
 from lrsql_plugin.files import atomic_write_bytes, atomic_write_text
 from lrsql_plugin.hparams.convert_args import ConvertArguments
-from lrsql_plugin.manifest import MANIFEST, build_manifest
+from lrsql_plugin.manifest import MANIFEST, build_manifest, portable_settings
 from lrsql_plugin.prompts.render import NONE_MARKER
 from lrsql_plugin.report.convert_report import (
     LENGTH_CHART,
@@ -123,7 +123,7 @@ def convert(data: SourceData, args: ConvertArguments, progress: bool = True) -> 
         questions.append(
             {
                 "index": ex.index,
-                "source_file": ex.source_file,
+                "source_file": Path(ex.source_file).name,  # the file name: no path of this machine
                 "db_id": ex.db_id,
                 "question": ex.question,
                 "evidence": ex.evidence,
@@ -244,7 +244,7 @@ def write_outputs(result: ConvertResult, out_dir: str | Path) -> list[Path]:
     q = out / "questions.jsonl"
     atomic_write_text(q, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.questions))
     stats, markdown, chart = out / "stats.json", out / "report.md", out / LENGTH_CHART
-    report = {**result.report, "settings": asdict(result.args)}
+    report = {**result.report, "settings": portable_settings(result.args)}
     atomic_write_text(stats, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(markdown, format_convert_markdown(report))
     atomic_write_bytes(chart, render_length_chart(report))

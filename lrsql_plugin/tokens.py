@@ -161,7 +161,11 @@ def load_token_counter(tokenizer: str | None) -> TokenCounter:
                 result[i] = exact_sample(sy, join_user(ins, inp), out)
         return result
 
-    return TokenCounter(f"tokenizer {tokenizer}", count, exact_sample, batch)
+    from lrsql_plugin.manifest import (
+        portable_name,  # reports name the tokenizer, never a path of this machine
+    )
+
+    return TokenCounter(f"tokenizer {portable_name(tokenizer)}", count, exact_sample, batch)
 
 
 _SENTINELS = ("\ue000SYSTEM\ue000", "\ue000USER\ue000", "\ue000ANSWER\ue000")

@@ -21,6 +21,7 @@ import click
 
 from lrsql_plugin.cli.guards import check_output_dir, guarded_command, remove_outputs
 from lrsql_plugin.errors import InputError
+from lrsql_plugin.evaluation.coverage import Coverage, add_evaluation
 from lrsql_plugin.evaluation.evaluate import EvalResult, evaluate
 from lrsql_plugin.evaluation.inputs import EvalItem, pair, read_gold, read_jsonl, read_predictions
 from lrsql_plugin.evaluation.link_report import format_linking, linking_summary, predicted_link_tables
@@ -101,6 +102,8 @@ def evaluate_and_write(
     replace: Sequence[str] = (),
     extra_metrics: Mapping[str, object] | None = None,
     extra_markdown: Sequence[str] = (),
+    coverage: Coverage | None = None,
+    not_evaluated: Mapping[str, int] | None = None,
 ) -> EvalResult:
     """Score the items, write the outputs into ``out_dir`` (if given) and print the summary table
     (and, with EM, the official layout).
@@ -109,10 +112,18 @@ def evaluate_and_write(
     ``settings.skip_missing_db``) or broken.  When more than GOLD_ERROR_LIMIT of the questions have a
     failing gold query, the outputs are written, the failures listed on stderr, and the process exits
     with code 3 unless ``settings.allow_gold_errors``.
+
+    ``coverage`` (inference) accounts for every question record read: it gets the EX / EM / linking
+    denominators of this evaluation (``not_evaluated``: predicted questions not among ``items``, by
+    reason), is printed and goes into metrics.json (``questions``) and report.md.
     """
     result = evaluate(
         items, db_root, settings, schemas=schemas, tables_file=tables_file or "tables.json", progress=progress
     )
+    if coverage is not None:
+        add_evaluation(coverage, result, not_evaluated or {})
+        extra_metrics = {**(extra_metrics or {}), "questions": coverage.as_dict()}
+        extra_markdown = [*extra_markdown, "", *coverage.markdown()]
     if out_dir and replace:
         remove_outputs(Path(out_dir), replace)  # --overwrite: no file of the earlier run stays beside the new ones
     written = write_report(result, out_dir, flags, extra_metrics, extra_markdown) if out_dir else {}
@@ -145,6 +156,8 @@ def evaluate_and_write(
             f"linking over {link.count}: exact {100 * link.exact_set_accuracy:.2f}%  recall-1 {100 * link.recall1_rate:.2f}%  "
             f"avg precision {100 * link.avg_precision:.2f}%  avg recall {100 * link.avg_recall:.2f}%"
         )
+    if coverage is not None:
+        click.echo("\n".join(coverage.lines()))
     if written:
         click.echo(f"wrote {', '.join(str(p) for p in written.values())}")
     if s.computes_ex and result.gold_error_rate > GOLD_ERROR_LIMIT and not s.allow_gold_errors:
@@ -175,7 +188,12 @@ EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
 @click.option("--spider-dir", type=_PATH, help="Spider folder: database/, tables.json and dev.json as defaults.")
 @click.option("--bird-dir", type=_PATH, help="BIRD dev folder: dev_databases/, dev_tables.json, dev.json; implies --semantics bird.")
 @click.option("--spider2-dir", type=_PATH, help="Spider 2.0-lite folder (questions, gold tables, resource/): "
-              "gold tables without SQL or database files, so only with --link-only.")
+              "gold tables without SQL or database files; SQL is predicted, not executed.")
+@click.option("--db-dir", type=_PATH, help="Inference on an `lrsql-convert sqlite` conversion: folder of <db_id>.sqlite "
+              "or <db_id>/<db_id>.sqlite files; questions from --questions.")
+@click.option("--ddl-dir", type=_PATH, help="Inference on an `lrsql-convert ddl` conversion: folder of <db_id>.sql "
+              "schema dumps; questions from --questions; SQL is predicted, not executed.")
+@click.option("--dialect", help="--ddl-dir: SQL dialect of the dumps (default: the conversion's).")
 @click.option("--semantics", type=click.Choice(SEMANTICS), help="EX semantics (default spider, bird with --bird-dir).")
 @click.option("--keep-distinct", "--keep_distinct", "keep_distinct", is_flag=True,
               help="Spider semantics: do not remove DISTINCT from the queries.")
@@ -195,7 +213,8 @@ EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
 @click.option("--base", help="Inference: base model the adapters were trained on (path or name).")
 @click.option("--schema-link-adapter", type=_PATH, help="Inference: LoRA adapter of the schema-link model.")
 @click.option("--sql-adapter", type=_PATH, help="Inference: LoRA adapter of the SQL-generation model.")
-@click.option("--template", default="qwen", show_default=True, help="Inference: LLaMA-Factory chat template of training.")
+@click.option("--template", help="Inference: LLaMA-Factory chat template of training (the recipe's `template:`); "
+              "read from the adapters' training_args.yaml when there, required otherwise.")
 @click.option("--engine", type=click.Choice(["hf", "openai", "vllm"]), default="hf", show_default=True,
               help="Inference engine: transformers+peft, an OpenAI-compatible server, or in-process vLLM.")
 @click.option("--api-base", help="openai engine: base URL (ending in /v1) serving the adapters as models "
@@ -261,14 +280,15 @@ def main(
     overwrite, resume = bool(inference.pop("overwrite")), bool(inference["resume"])
     if overwrite and resume:
         raise click.UsageError("give --resume (continue the run in --out) or --overwrite (start it afresh), not both")
-    if inference["spider2_dir"] and not inference["link_only"]:
-        raise click.UsageError("Spider 2.0 has no gold SQL and no database files here: --spider2-dir needs --link-only")
     if inference["linker"] == "bm25" and not inference["link_only"]:
         raise click.UsageError("--linker bm25 ranks tables without a model; it runs with --link-only")
     if out is not None:  # before any input is read or model loaded
         check_output_dir(out, INFERENCE_FILES + OUTPUT_FILES, overwrite=overwrite, resume=resume)
     if any(inference[k] for k in ("base", "api_base", "schema_link_adapter", "sql_adapter", "dataset", "link_only")):
         return run_inference_then_evaluate(spider_dir, bird_dir, db, out, settings, flags, progress, inference)
+    if inference["db_dir"] or inference["ddl_dir"] or inference["spider2_dir"]:
+        raise click.UsageError("--db-dir, --ddl-dir and --spider2-dir name the questions of inference (with --base, "
+                               "--api-base or --dataset); to score prediction files give --db")
     try:
         paths = resolve_paths(db, table, gold, spider_dir, bird_dir)
         items = load_items(paths, pred, jsonl)
@@ -294,16 +314,19 @@ def run_inference_then_evaluate(
     progress: bool,
     opts: Mapping[str, object],
 ) -> None:
-    """Two-stage inference over a Spider/BIRD split (or linking alone, also over Spider 2.0), then the same
-    evaluation as for prediction files."""
+    """Two-stage inference over the questions of one source (Spider, BIRD, a folder of SQLite files, schema
+    dumps, Spider 2.0), or linking alone, then the same evaluation as for prediction files.
+
+    Questions without gold SQL are predicted and not scored; where the source has no database files
+    (schema dumps, Spider 2.0) the SQL is predicted and not executed.  Every record read is accounted
+    for (``lrsql_plugin.evaluation.coverage``): predicted or not, scored or not, by reason."""
     from lrsql_plugin.errors import LrsqlError
     from lrsql_plugin.hparams.infer_args import InferenceArguments
 
     spider2_dir = opts["spider2_dir"]
     if out is None:
         raise click.UsageError("inference needs --out (predictions are written there as they complete)")
-    if sum(bool(d) for d in (spider_dir, bird_dir, spider2_dir)) != 1:
-        raise click.UsageError("inference reads questions from --spider-dir, --bird-dir or --spider2-dir (exactly one)")
+    locations = source_locations(spider_dir, bird_dir, opts)
     keys = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base",
             "concurrency", "batch_size", "batch_tokens", "chunk_size", "dtype", "limit", "tables_per_slice",
             "tokens_per_slice", "sample_values", "templates_dir", "descriptions", "dataset", "link_only",
@@ -323,44 +346,62 @@ def run_inference_then_evaluate(
     if args.linker == "model":
         check_inference_models(args)  # ModelPathError (exit 2) before any data or model is loaded
     try:
+        from lrsql_plugin.evaluation.coverage import (
+            NO_SQL,
+            Coverage,
+            linking_metric,
+            not_executable,
+            write_coverage_report,
+        )
         from lrsql_plugin.inference.run import run_bm25_linking, run_inference
 
-        if spider2_dir:
-            data = load_spider2_source(Path(str(spider2_dir)), opts["questions"])
-        elif spider_dir:
-            from lrsql_plugin.sources.spider import load_spider
-
-            questions = [opts["questions"]] if opts["questions"] else None
-            data = load_spider(spider_dir, str(opts["split"]), questions)
-        else:
-            from lrsql_plugin.sources.bird import load_bird
-
-            data = load_bird(bird_dir, str(opts["split"]), opts["questions"])
+        data = load_question_source(locations, opts)
+        examples = data.examples[: args.limit] if args.limit else data.examples
+        with_sql = sum(bool(ex.sql) for ex in examples)
         db_root = db or data.db_root
-        if db_root is None and not args.link_only:
+        if db_root is None and data.executable and with_sql and not args.link_only:
             raise InputError(str(spider_dir or bird_dir), "no database folder; give --db (or --link-only)")
         if args.linker == "bm25":
             records = run_bm25_linking(data, args, out, progress=progress)
         else:
             records = run_inference(data, args, out, progress=progress)
-        examples = data.examples[: args.limit] if args.limit else data.examples
         gold = link_gold_by_index(data, args)
         fold_predicted(records, data, args)
-        if args.link_only:
+        coverage = Coverage.of(len(data.examples), data.skipped, args.limit)
+        if args.link_only or not data.executable or not with_sql:
             from lrsql_plugin.evaluation.link_report import (
                 format_by_group,
                 linking_by_group,
                 write_link_report,
             )
 
-            engines = engine_by_index(examples, force=bool(spider2_dir))
-            notes = link_source_notes(data, examples, gold, spider2=bool(spider2_dir))
-            written = write_link_report(out, records, gold, {**flags, **asdict(args)}, engines, notes)
-            click.echo("\n".join(format_linking(linking_summary(records, gold))))
-            if engines:
-                click.echo("\n".join(format_by_group(linking_by_group(records, gold, engines))))
+            if not args.gold_tables:
+                linking_metric(coverage, examples, gold)
+            if not args.link_only:
+                if not data.executable:
+                    coverage.add("EX", 0, {not_executable(data.name): with_sql, NO_SQL: len(examples) - with_sql})
+                    coverage.notes.append(f"evaluation skipped: the {data.name} source has no database files; "
+                                          f"SQL predicted (pred.sql), not executed")
+                else:
+                    coverage.add("EX", 0, {NO_SQL: len(examples)})
+                    coverage.notes.append(f"evaluation skipped: none of the {len(examples)} predicted questions has gold SQL; "
+                                          f"predictions in {Path(out) / 'predictions.jsonl'} and {Path(out) / 'pred.sql'}")
+            linked_and_gold = not args.gold_tables and any(g is not None for g in gold.values())
+            if not args.link_only and not linked_and_gold:  # no linking metric either: the accounting alone
+                written = write_coverage_report(out, coverage, {**flags, **asdict(args)})
+            else:
+                engines = engine_by_index(examples, force=bool(spider2_dir))
+                notes = link_source_notes(data, examples, gold, spider2=bool(spider2_dir))
+                written = write_link_report(out, records, gold, {**flags, **asdict(args)}, engines,
+                                            [*notes, *coverage.lines()])
+                add_coverage_to_metrics(Path(out) / "metrics.json", coverage)
+                click.echo("\n".join(format_linking(linking_summary(records, gold))))
+                if engines:
+                    click.echo("\n".join(format_by_group(linking_by_group(records, gold, engines))))
+            click.echo("\n".join(coverage.lines()))
             click.echo(f"wrote {', '.join(str(p) for p in written.values())}")
             return
+        pairs = [(ex, rec) for ex, rec in zip(examples, records) if ex.sql]
         items = [
             EvalItem(
                 db_id=ex.db_id, gold=ex.sql, prediction=rec["sql"], question=ex.question, difficulty=ex.difficulty,
@@ -369,7 +410,7 @@ def run_inference_then_evaluate(
                 fallback=None if args.gold_tables else bool(rec.get("fallback")),
                 source=ex.source_file, record=f"record {ex.index + 1}",
             )
-            for ex, rec in zip(examples, records)
+            for ex, rec in pairs
         ]
         extra_metrics, extra_markdown = {}, []
         if any(r.get("link_schema") for r in records) and not args.gold_tables:
@@ -378,10 +419,105 @@ def run_inference_then_evaluate(
             extra_markdown = ["", "## Linking inside the pseudo-database (merged names)", "",
                               *format_linking({**summary, "merged": True})]
         evaluate_and_write(items, Path(db_root), settings, out, schemas=data.databases, flags=flags, progress=progress,
-                           extra_metrics=extra_metrics, extra_markdown=extra_markdown)
+                           extra_metrics=extra_metrics, extra_markdown=extra_markdown,
+                           coverage=coverage, not_evaluated={NO_SQL: len(examples) - len(pairs)})
     except LrsqlError as e:
         click.echo(f"lrsql-eval: error: {e}", err=True)
         sys.exit(2)
+
+
+# Each source's location flag (the manifest's "source" names the source of a conversion).
+SOURCE_FLAGS = {"spider": "--spider-dir", "bird": "--bird-dir", "sqlite": "--db-dir", "ddl": "--ddl-dir",
+                "spider2": "--spider2-dir"}
+
+
+def source_locations(spider_dir: Path | None, bird_dir: Path | None, opts: Mapping[str, object]) -> dict[str, Path]:
+    """The one source location given (source name -> folder); a UsageError naming the flags otherwise,
+    with the flag of the conversion's own source when ``--dataset`` names one."""
+    given = {"spider": spider_dir, "bird": bird_dir, "sqlite": opts.get("db_dir"), "ddl": opts.get("ddl_dir"),
+             "spider2": opts.get("spider2_dir")}
+    chosen = {k: Path(str(v)) for k, v in given.items() if v}
+    if len(chosen) == 1:
+        return chosen
+    message = f"inference reads questions from exactly one of {', '.join(SOURCE_FLAGS.values())}"
+    if chosen:
+        message += f"; got {', '.join(SOURCE_FLAGS[k] for k in chosen)}"
+    elif opts.get("dataset"):
+        from lrsql_plugin.manifest import load_manifest
+
+        try:
+            source = load_manifest(str(opts["dataset"])).data.get("source")
+        except InputError:
+            source = None
+        if source in SOURCE_FLAGS:
+            message += f"; the conversion {opts['dataset']} was made from the {source} source: give {SOURCE_FLAGS[source]}"
+    raise click.UsageError(message)
+
+
+def conversion_dialect(dataset: object) -> str | None:
+    """The SQL dialect a conversion recorded: the manifest's, else that of its converted questions."""
+    if not dataset:
+        return None
+    import json
+
+    from lrsql_plugin.manifest import load_manifest
+
+    data = load_manifest(str(dataset)).data
+    for found in (data.get("dialect"), (data.get("settings") or {}).get("dialect")):
+        if isinstance(found, str) and found:
+            return found
+    questions = Path(str(dataset)) / "questions.jsonl"
+    if questions.is_file():
+        with questions.open(encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    found = json.loads(line).get("dialect")
+                    return found if isinstance(found, str) and found else None
+    return None
+
+
+def load_question_source(locations: Mapping[str, Path], opts: Mapping[str, object]) -> object:
+    """Schemas and questions of the source in ``locations`` (one entry), questions without gold SQL kept."""
+    [(kind, where)] = locations.items()
+    questions = opts.get("questions")
+    if kind == "spider2":
+        return load_spider2_source(where, questions)
+    if kind == "spider":
+        from lrsql_plugin.sources.spider import load_spider
+
+        return load_spider(where, str(opts["split"]), [questions] if questions else None, sql_optional=True)
+    if kind == "bird":
+        from lrsql_plugin.sources.bird import load_bird
+
+        return load_bird(where, str(opts["split"]), questions, sql_optional=True)
+    if not questions:
+        raise click.UsageError(f"{SOURCE_FLAGS[kind]} needs --questions: a JSONL (or JSON list) of "
+                               "{db_id, question[, evidence][, sql]}")
+    if kind == "sqlite":
+        from lrsql_plugin.sources.sqlite_folder import load_sqlite_folder
+
+        return load_sqlite_folder(where, questions, sql_optional=True)
+    from lrsql_plugin.sources.ddl_dump import load_ddl_dir
+
+    recorded = conversion_dialect(opts.get("dataset"))
+    dialect = opts.get("dialect") or recorded
+    if not dialect:
+        raise click.UsageError("--ddl-dir needs --dialect (no conversion given with --dataset records one)")
+    if recorded and opts.get("dialect") and opts["dialect"] != recorded:
+        raise InputError(str(Path(str(opts["dataset"])) / "manifest.json"),
+                         f"--dialect {opts['dialect']} conflicts with the conversion's dialect {recorded!r}")
+    return load_ddl_dir(where, questions, str(dialect), sql_optional=True)
+
+
+def add_coverage_to_metrics(path: Path, coverage: object) -> None:
+    """Add the question accounting to a metrics.json already written."""
+    import json
+
+    from lrsql_plugin.files import atomic_write_text
+
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics["questions"] = coverage.as_dict()
+    atomic_write_text(path, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
 
 
 def explicit_parameters() -> set[str]:
@@ -400,21 +536,33 @@ def settings_from_dataset_and_adapters(given: dict[str, object], explicit: set[s
     from lrsql_plugin.manifest import adapter_training_settings, apply_manifest, load_manifest
 
     out = dict(given)
-    if given.get("dataset"):
-        named = {k for k in given if _PARAM_NAMES.get(k, k) in explicit}
-        out = apply_manifest(load_manifest(str(given["dataset"])), out, named)
+    adapters = [str(out[o]) for o in ("schema_link_adapter", "sql_adapter") if out.get(o)]
     for option in ("schema_link_adapter", "sql_adapter"):
         saved = adapter_training_settings(out.get(option))  # type: ignore[arg-type]
         template = saved.get("template")
-        if template and template != out["template"]:
-            if "template" in explicit:
+        if template and template != out.get("template"):
+            if "template" in explicit or out.get("template_source"):
                 raise InputError(
-                    saved["template_source"], f"the adapter was trained with template {template!r}, but --template is "
-                    f"{out['template']!r}; leave --template out to use the adapter's",
+                    saved["template_source"], f"the adapter was trained with template {template!r}, but "
+                    + (f"{out['template_source']} says" if out.get("template_source") else "--template is")
+                    + f" {out['template']!r}; leave --template out to use the adapter's",
                 )
             out["template"] = template
+        if template:
+            out.setdefault("template_source", saved["template_source"])
         if not out.get("base") and not out.get("api_base") and saved.get("base"):
             out["base"] = saved["base"]
+    out.pop("template_source", None)
+    if given.get("dataset"):  # after the adapters: the base model they name may hold the conversion's tokenizer
+        named = {k for k in given if _PARAM_NAMES.get(k, k) in explicit}
+        out = apply_manifest(load_manifest(str(given["dataset"])), out, named)
+    if not out.get("template") and out.get("engine", "hf") != "openai" and out.get("linker", "model") == "model":
+        raise InputError(
+            ", ".join(adapters) or "--template", "no chat template is recorded for "
+            f"{'these adapters' if adapters else 'the base model'} (llamafactory-cli train saves none; a training_args.yaml "
+            "of LLaMA-Factory's web UI or lrsql_plugin.training.run_training would): give --template, the `template:` "
+            "of the training recipe",
+        )
     return out
 
 
@@ -475,7 +623,7 @@ def load_spider2_source(spider2_dir: Path, questions: object) -> object:
         raise click.UsageError("--spider2-dir needs lrsql_plugin.sources.spider2, which this installation lacks")
     from lrsql_plugin.sources.spider2 import load_spider2
 
-    return load_spider2(spider2_dir, questions=questions)
+    return load_spider2(spider2_dir, questions=questions, gold_optional=True)
 
 
 def engine_by_index(examples: Sequence[object], force: bool = False) -> dict[int, str] | None:
@@ -488,9 +636,11 @@ def engine_by_index(examples: Sequence[object], force: bool = False) -> dict[int
 def link_source_notes(data: object, examples: Sequence[object], gold: Mapping[int, object], spider2: bool) -> list[str]:
     """Report lines about where the questions and gold tables of a --link-only run come from."""
     notes = []
-    if spider2 or not getattr(data, "executable", True):
+    if spider2:
         notes.append("source: Spider 2.0 (gold tables without SQL and without database files): "
                      "linking metrics only, EX is not computed")
+    elif not getattr(data, "executable", True):
+        notes.append(f"source: {data.name} (no database files): linking metrics only, EX is not computed")
     if any(ex.gold_tables is not None for ex in examples):
         notes.append("gold tables: as the source gives them, families folded (a member counts as its family)")
         from lrsql_plugin.context.families import fold_families

@@ -26,9 +26,26 @@ FROM table units as a sorted list (ON conditions are not compared).  Subqueries 
 compared as whole structures, with their own ON conditions, order of items and DISTINCT.  A
 trailing ORDER BY or LIMIT after ``A UNION B`` belongs to ``B``, as the official parser reads it.
 
-A query outside the official grammar (CTEs, UNION ALL, CASE, functions other than the five
-aggregates, OFFSET, unknown tables or columns) cannot be read: a prediction then does not match, and a gold
-query has no EM verdict (reported, left out of the EM denominator).
+The FROM clause is read as the official parser reads it: ``a JOIN b [ON c1 AND c2 ...]`` with
+tables aliased by ``AS``; a JOIN without ON is read with no condition (ON conditions are not
+compared anyway, so it matches when the rest agrees).  Qualified columns are resolved through one
+alias map of the whole query (every ``x AS y``; the last wins), as the official parser does, even
+for a table missing from FROM.  ``a b`` in SELECT (a missing comma) is two items; a trailing OFFSET
+of the whole query is ignored; ``a = col OR ...`` reads as ``a = col`` (the official value scan
+takes the rest up to the next AND).
+
+A query outside the official grammar cannot be read: a prediction then does not match, and a gold
+query has no EM verdict (reported, left out of the EM denominator).  Outside it are CTEs, UNION
+ALL, CASE, functions other than the five aggregates, unknown tables or columns, and every form the
+official parser refuses: LEFT / INNER / CROSS / NATURAL joins, comma joins, USING, a table alias
+without AS or equal to a table name, a column alias with AS, ``t.*``, quoted names, a subquery in
+FROM with an alias or after JOIN, a query without FROM, parenthesised conditions (``(a = 1 OR b =
+2)``, ``ON (x = y)``), NOT other than ``x NOT IN / LIKE / BETWEEN`` (``NOT EXISTS``, ``IS NOT
+NULL``), EXISTS, IS NULL, ``<>`` and ``==``, IN with several values, an aggregate or NULL as a
+right-hand value, arithmetic on an aggregate in SELECT (``max(a) - min(a)``, unless in
+parentheses), a subquery in two pairs of parentheses, a quote inside a string, an OFFSET that is
+not the last clause of the whole query, and an explicit ``ON TRUE``.  ``docs/exact_match.md``
+records the cross-check against the official script.
 """
 
 from __future__ import annotations
@@ -38,6 +55,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
 
 from lrsql_plugin.evaluation.execution import first_statement
 from lrsql_plugin.schema.gold_tables import GoldTableError, parse_sqlite
@@ -113,8 +133,10 @@ class EMVerdict:
 
 
 class _Reader:
-    def __init__(self, schema: EMSchema) -> None:
+    def __init__(self, schema: EMSchema, aliases: Mapping[str, str], as_names: frozenset[str]) -> None:
         self.schema = schema
+        self.aliases = aliases  # every ``x AS y`` of the whole query: y -> x (the last one wins), as the official map
+        self.as_names = as_names  # the names written after AS
 
     def query(self, node: exp.Expression, outer: list[dict[str, str]]) -> dict:
         node = _unwrap(node)
@@ -124,7 +146,7 @@ class _Reader:
             parts: list[exp.Expression] = []
             ops: list[str] = []
             self._flatten_set(node, parts, ops)
-            sqls = [self.select(_unwrap(p), outer, tail=None) for p in parts[:-1]]
+            sqls = [self.select(_unwrap(p), outer, tail=None, last=False) for p in parts[:-1]]
             sqls.append(self.select(_unwrap(parts[-1]), outer, tail=node))
             for i, op in enumerate(ops):
                 sqls[i][op] = sqls[i + 1]
@@ -142,14 +164,20 @@ class _Reader:
         ops.append(_SET_OPS[type(node)])
         parts.append(node.expression)
 
-    def select(self, node: exp.Expression, outer: list[dict[str, str]], tail: exp.Expression | None) -> dict:
+    def select(self, node: exp.Expression, outer: list[dict[str, str]], tail: exp.Expression | None, last: bool = True) -> dict:
         if not isinstance(node, exp.Select):
             raise ExactMatchError(f"{type(node).__name__} is outside the official grammar")
         if node.args.get("with_") or node.args.get("with"):
             raise ExactMatchError("WITH (common table expressions) is outside the official grammar")
         for key in ("offset", "qualify", "windows"):
             if node.args.get(key) or (tail is not None and tail.args.get(key)):
-                raise ExactMatchError(f"{key.upper()} is outside the official grammar")
+                # The official parser ignores what follows the end of the whole query, so a last OFFSET is
+                # ignored there; before a set operation or inside parentheses it stops the parse.
+                if key == "offset" and not outer and last:
+                    continue
+                raise ExactMatchError(f"{key.upper()} is outside the official grammar (except at the very end)")
+        if not (node.args.get("from") or node.args.get("from_")):
+            raise ExactMatchError("a query without FROM is outside the official grammar")
         aliases: dict[str, str] = {}
         table_units: list[tuple] = []
         default_tables: list[str] = []
@@ -157,19 +185,30 @@ class _Reader:
         if node.args.get("from_"):
             sources = [node.args["from_"].this]
         joins = node.args.get("joins") or []
+        for j in joins:
+            _check_join(j)
         sources += [j.this for j in joins]
-        for src in sources:
+        for n, src in enumerate(sources):
             if isinstance(src, exp.Table):
                 name = src.name.lower()
+                if src.this is not None and src.this.args.get("quoted"):
+                    raise ExactMatchError(f"a quoted table name ({src.name!r}) is outside the official grammar")
                 if name not in self.schema.columns:
                     raise ExactMatchError(f"no table {src.name!r} in the schema")
                 table_units.append(("table_unit", f"__{name}__"))
                 default_tables.append(name)
                 aliases[name] = name
                 if src.alias:
-                    aliases[src.alias.lower()] = name
-            elif isinstance(src, exp.Subquery):
+                    alias = src.alias.lower()
+                    if alias not in self.as_names:
+                        raise ExactMatchError(f"a table alias without AS ({src.alias!r}) is outside the official grammar")
+                    if alias in self.schema.columns:
+                        raise ExactMatchError(f"alias {src.alias!r} is also a table name (the official parser refuses it)")
+                    aliases[alias] = name
+            elif isinstance(src, exp.Subquery) and n == 0 and not src.alias:
                 table_units.append(("sql", self.query(src.this, [aliases, *outer])))
+            elif isinstance(src, exp.Subquery):
+                raise ExactMatchError("a subquery with an alias or after JOIN is outside the official grammar")
             else:
                 raise ExactMatchError(f"{type(src).__name__} in FROM is outside the official grammar")
         scope = [aliases, *outer]
@@ -177,14 +216,24 @@ class _Reader:
         from_conds: list = []
         for j in joins:
             on = j.args.get("on")
-            if on is None:
+            if on is None or _implicit_on(on):  # JOIN without ON: no condition, as the official parser reads it
                 continue
             if from_conds:
                 from_conds.append("and")
             from_conds += self.condition(on, ctx)
         select_items = []
+        items: list[exp.Expression] = []
         for e in node.expressions:
-            e = e.this if isinstance(e, exp.Alias) else e
+            if isinstance(e, exp.Alias):
+                if e.alias.lower() in self.as_names or e.args["alias"].args.get("quoted"):
+                    raise ExactMatchError("a column alias (AS) in SELECT is outside the official grammar")
+                items += [e.this, exp.column(e.alias)]  # ``a b``: two items to the official parser (a missing comma)
+            else:
+                items.append(e)
+        for e in items:
+            if type(e) in _UNIT_OPS and isinstance(_unwrap_paren(e.this), tuple(_AGGREGATES)):
+                raise ExactMatchError(f"{e.sql(dialect='sqlite')!r}: arithmetic on an aggregate in SELECT is outside "
+                                      "the official grammar (unless parenthesised)")
             agg = _AGGREGATES.get(type(e))
             if agg:
                 select_items.append((agg, self.val_unit(e.this if not isinstance(e.this, exp.Distinct) else e, ctx, inner=True)))
@@ -251,74 +300,142 @@ class _Reader:
         return (agg_name, self.column(e, ctx), distinct)
 
     def column(self, e: exp.Expression, ctx: tuple) -> str:
-        scope, default_tables = ctx
+        _, default_tables = ctx
         if isinstance(e, exp.Star):
             return _ALL
         if not isinstance(e, exp.Column):
             raise ExactMatchError(f"{e.sql(dialect='sqlite')!r} is outside the official grammar (a column was expected)")
-        if isinstance(e.this, exp.Star):
-            return _ALL
         name = e.name.lower()
         qualifier = e.table.lower()
+        if isinstance(e.this, exp.Star):
+            if qualifier:
+                raise ExactMatchError(f"{e.table}.* is outside the official grammar")
+            return _ALL
+        if any(part.args.get("quoted") for part in e.parts):
+            raise ExactMatchError(f"a quoted column name ({e.sql(dialect='sqlite')}) is outside the official grammar")
         if qualifier:
-            for aliases in scope:
-                if qualifier in aliases:
-                    table = aliases[qualifier]
-                    if name not in self.schema.columns[table]:
-                        raise ExactMatchError(f"no column {e.name!r} in table {table!r}")
-                    return _col_id(table, name)
-            raise ExactMatchError(f"unknown table or alias {e.table!r}")
+            # As the official parser: a table's own name, else the one alias map of the whole query
+            # (``x AS y`` anywhere, the last one wins), whether or not the table is in this FROM.
+            table = qualifier if qualifier in self.schema.columns else self.aliases.get(qualifier)
+            if table is None or table not in self.schema.columns:
+                raise ExactMatchError(f"unknown table or alias {e.table!r}")
+            if name not in self.schema.columns[table]:
+                raise ExactMatchError(f"no column {e.name!r} in table {table!r}")
+            return _col_id(table, name)
         for table in default_tables:
             if name in self.schema.columns[table]:
                 return _col_id(table, name)
         raise ExactMatchError(f"no column {e.name!r} in the FROM tables")
 
     def condition(self, e: exp.Expression, ctx: tuple) -> list:
+        """Condition units joined by and/or in reading order.
+
+        As the official parser reads a column on the right of an operator (``a = b``): it takes
+        everything up to the next AND, comma, ``)`` or clause keyword as that value, so conditions
+        joined to it by OR are not read (``a = b OR c = 1`` is ``a = b``).
+        """
         units, connectors = _flatten(e)
         out: list = []
+        swallowing = False
         for i, unit in enumerate(units):
             if i:
+                if swallowing and connectors[i - 1] == "or":
+                    continue
                 out.append(connectors[i - 1])
-            out.append(self.cond_unit(unit, ctx))
+            cond = self.cond_unit(unit, ctx)
+            out.append(cond)
+            last_value = cond[4] if cond[1] == "between" else cond[3]
+            swallowing = isinstance(last_value, tuple) and cond[1] != "in"
         return out
 
     def cond_unit(self, e: exp.Expression, ctx: tuple) -> tuple:
         negated = False
-        e = _unwrap_paren(e)
-        if isinstance(e, exp.Not):
-            negated, e = True, _unwrap_paren(e.this)
+        if isinstance(e, exp.Not):  # ``x NOT IN / LIKE / BETWEEN`` (a NOT elsewhere was refused on the tokens)
+            negated, e = True, e.this
         op = _COND_OPS.get(type(e))
-        if op is None:
+        if op is None or isinstance(e, exp.Exists):  # the official parser reads no EXISTS: it wants a column first
             raise ExactMatchError(f"condition {e.sql(dialect='sqlite')!r} is outside the official grammar")
         scope, _ = ctx
-        if isinstance(e, exp.Exists):
-            return (negated, op, None, self.query(e.this, scope), None)
         left = self.val_unit(e.this, ctx)
         if isinstance(e, exp.Between):
             return (negated, op, left, self.value(e.args["low"], ctx), self.value(e.args["high"], ctx))
         if isinstance(e, exp.In):
             query = e.args.get("query")
             if query is not None:
+                if isinstance(query, exp.Subquery) and isinstance(query.this, exp.Subquery):
+                    raise ExactMatchError("a subquery in two pairs of parentheses is outside the official grammar")
                 return (negated, op, left, self.query(query.this if isinstance(query, exp.Subquery) else query, scope), None)
-            return (negated, op, left, tuple(self.value(v, ctx) for v in e.expressions), None)
+            if len(e.expressions) != 1:
+                raise ExactMatchError("IN with a list of several values is outside the official grammar")
+            return (negated, op, left, self.value(e.expressions[0], ctx), None)
         return (negated, op, left, self.value(e.expression, ctx), None)
 
     def value(self, e: exp.Expression, ctx: tuple) -> object:
-        e = _unwrap_paren(e)
+        """A right-hand operand as the official parser reads it: a subquery in one pair of
+        parentheses, a string, a number, or a column (an expression that starts with a column is read
+        as that column, the rest skipped); anything else (NULL, an aggregate, a quote inside a string)
+        cannot be read."""
+        if isinstance(e, exp.Subquery) and isinstance(e.this, exp.Subquery):
+            raise ExactMatchError("a subquery in two pairs of parentheses is outside the official grammar")
         if isinstance(e, (exp.Subquery, exp.Select, exp.SetOperation)):
             return self.query(e.this if isinstance(e, exp.Subquery) else e, ctx[0])
+        e = _unwrap_paren(e)
         if isinstance(e, exp.Literal):
+            if e.is_string and ("'" in e.this or '"' in e.this):
+                raise ExactMatchError("a string holding a quote is outside the official grammar (its tokenizer)")
             return e.this if e.is_string else float(e.this)
         if isinstance(e, exp.Neg) and isinstance(e.this, exp.Literal) and not e.this.is_string:
             return -float(e.this.this)
         if isinstance(e, exp.Column) and not e.table and e.this.args.get("quoted"):
-            try:  # "text": SQLite reads a double-quoted name that is no column as a string, as the official tokenizer does
-                return self.col_unit(e, ctx)
-            except ExactMatchError:
-                return e.name
-        if isinstance(e, (exp.Column, exp.Star, *_AGGREGATES)):
+            if "'" in e.name or '"' in e.name:
+                raise ExactMatchError("a string holding a quote is outside the official grammar (its tokenizer)")
+            return e.name  # "text": the official tokenizer reads every double-quoted token as a string
+        while type(e) in _UNIT_OPS and isinstance(_unwrap_paren(e.this), exp.Column):
+            e = _unwrap_paren(e.this)  # ``b + 1``: the official parser reads the column b and skips the rest
+        if isinstance(e, (exp.Column, exp.Star)):
             return self.col_unit(e, ctx)
-        return e.sql(dialect="sqlite").lower()  # NULL, TRUE, ...: compared as text (only inside FROM subqueries)
+        raise ExactMatchError(f"value {e.sql(dialect='sqlite')!r} is outside the official grammar")
+
+
+def _check_join(join: exp.Join) -> None:
+    """The official parser reads ``a JOIN b [ON ...]`` only: no comma, no kind, no USING."""
+    if join.args.get("kind") == "CROSS" and not (join.args.get("side") or join.args.get("method")):
+        raise ExactMatchError("a comma join or CROSS JOIN is outside the official grammar")
+    words = [join.args.get(k) for k in ("method", "side", "kind") if join.args.get(k)]
+    if words:
+        raise ExactMatchError(f"{' '.join(words).upper()} JOIN is outside the official grammar")
+    if join.args.get("using"):
+        raise ExactMatchError("JOIN ... USING is outside the official grammar")
+
+
+def _implicit_on(on: exp.Expression) -> bool:
+    """sqlglot's stand-in for a JOIN without ON (an explicit ``ON TRUE`` was refused on the tokens)."""
+    return isinstance(on, exp.Boolean) and on.this is True
+
+
+def _read_tokens(text: str) -> tuple[dict[str, str], frozenset[str]]:
+    """Checks that need the tokens, as the official tokenizer and parser read them, and the alias map.
+
+    Refused: a NOT that is not ``x NOT IN / LIKE / BETWEEN`` (``NOT x = 1``, ``NOT EXISTS``, ``IS NOT
+    NULL``), the operators ``<>`` and ``==``, and an explicit ``ON TRUE``.  Returned: the official alias
+    map of the whole query (every ``x AS y``: y -> x, the last one wins) and the names written after AS.
+    """
+    try:
+        tokens = SQLite().tokenizer().tokenize(text)
+    except TokenError as e:
+        raise ExactMatchError(f"SQL does not tokenize: {e}") from e
+    aliases: dict[str, str] = {}
+    for i, tok in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.token_type == TokenType.NOT and (after is None or after.token_type not in (TokenType.IN, TokenType.LIKE, TokenType.BETWEEN)):
+            raise ExactMatchError("NOT is read by the official parser only in x NOT IN / NOT LIKE / NOT BETWEEN")
+        if tok.token_type in (TokenType.NEQ, TokenType.EQ) and tok.text in ("<>", "=="):
+            raise ExactMatchError(f"the operator {tok.text} is outside the official grammar")
+        if tok.token_type == TokenType.ON and after is not None and after.token_type == TokenType.TRUE:
+            raise ExactMatchError("ON TRUE is outside the official grammar")
+        if tok.token_type == TokenType.ALIAS and after is not None and i:
+            aliases[after.text.lower()] = tokens[i - 1].text.lower()
+    return aliases, frozenset(aliases)
 
 
 def _unwrap(node: exp.Expression) -> exp.Expression:
@@ -334,8 +451,10 @@ def _unwrap_paren(node: exp.Expression) -> exp.Expression:
 
 
 def _flatten(condition: exp.Expression) -> tuple[list[exp.Expression], list[str]]:
-    """Conditions joined by AND/OR in reading order, parentheses ignored (as the official parser reads them)."""
-    condition = _unwrap_paren(condition)
+    """Conditions joined by AND/OR in reading order.  The official parser reads no parenthesised
+    condition (``(a = 1 OR b = 2) AND c = 3``, ``ON (x = y)``): a parenthesis opens a value there."""
+    if isinstance(condition, exp.Paren):
+        raise ExactMatchError(f"a parenthesised condition ({condition.sql(dialect='sqlite')}) is outside the official grammar")
     if isinstance(condition, exp.Connector):
         left, left_c = _flatten(condition.this)
         right, right_c = _flatten(condition.expression)
@@ -415,7 +534,8 @@ def read_components(sql: str, schema: EMSchema, *, prediction: bool = False) -> 
         tree = parse_sqlite(text)
     except GoldTableError as e:
         raise ExactMatchError(str(e)) from e
-    components = _Reader(schema).query(tree, [])
+    aliases, as_names = _read_tokens(text)
+    components = _Reader(schema, aliases, as_names).query(tree, [])
     valid = {
         _col_id(unit[1][2:-2], c)
         for unit in components["from"]["table_units"] if unit[0] == "table_unit"

@@ -257,6 +257,9 @@ def find_databases(
 ) -> tuple[dict[str, list[Path]], dict[str, list[EvalItem]]]:
     """(db_id -> its ``.sqlite`` files, db_id -> the items left out because it has none).
 
+    A database's files are ``db_root/<db_id>/*.sqlite``, else the ``sqlite_paths`` its schema in
+    ``schemas`` records (the ``sqlite`` source also finds ``db_root/<db_id>.sqlite``).
+
     Every problem is reported at once, in one InputError: all db_ids unknown to ``tables_file``, all
     db_ids without a database (unless ``skip_missing``, which leaves their items out instead), and
     every file that is not a valid SQLite database (an empty, truncated or foreign file would otherwise
@@ -278,6 +281,8 @@ def find_databases(
     missing: list[EvalItem] = []
     for db_id, item in first.items():
         files = find_sqlite_files(db_root, db_id)
+        if not files and schemas is not None and db_id in schemas:  # a source that found the file itself
+            files = [Path(p) for p in getattr(schemas[db_id], "sqlite_paths", None) or [] if Path(p).is_file()]
         if files:
             found[db_id] = [f.resolve() for f in files]
         else:

@@ -14,7 +14,10 @@ class InferenceArguments:
     base: str | None = field(default=None, metadata={"help": "Base model (path or name) the adapters were trained on."})
     schema_link_adapter: str | None = field(default=None, metadata={"help": "LoRA adapter of the schema-link model."})
     sql_adapter: str | None = field(default=None, metadata={"help": "LoRA adapter of the SQL-generation model."})
-    template: str = field(default="qwen", metadata={"help": "LLaMA-Factory chat template used in training."})
+    template: str | None = field(
+        default=None,
+        metadata={"help": "LLaMA-Factory chat template used in training (no default: a wrong one changes every prompt)."},
+    )
     engine: str = field(default="hf", metadata={"help": "hf (transformers+peft), openai (server), vllm (in-process)."})
     batch_size: int = field(default=16, metadata={"help": "hf engine: most prompts in one generate call (1 = sequential)."})
     batch_tokens: int = field(

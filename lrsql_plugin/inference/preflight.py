@@ -10,7 +10,7 @@ code 2) that says what is wrong and what to pass instead.
 - A hub id (``org/name``) is accepted when it is in the local Hugging Face cache.  Otherwise, with
   ``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE`` set or the hub unreachable within 3 seconds, it fails
   at once with a hint to pass a local folder (instead of a long wait and a traceback).
-- The chat template must be one LLaMA-Factory registers.
+- The chat template must be given (or read from the adapters) and be one LLaMA-Factory registers.
 """
 
 from __future__ import annotations
@@ -178,10 +178,17 @@ def check_inference_models(args: object) -> None:
     tokenizer = getattr(args, "tokenizer", None)
     if tokenizer:
         check_tokenizer(tokenizer, "--tokenizer")
-    if getattr(args, "engine", "hf") == "openai":
+    template = getattr(args, "template", None)
+    if getattr(args, "engine", "hf") == "openai":  # the prompts are rendered here when template and tokenizer are known
+        if template:
+            check_template(template, "--template")
+        if getattr(args, "base", None):
+            check_tokenizer(args.base, "--base")  # type: ignore[attr-defined]
         return
     base = args.base  # type: ignore[attr-defined]
-    check_template(args.template, "--template")  # type: ignore[attr-defined]
+    if not template:
+        raise ModelPathError("--template: the chat template of training is needed (no default); give the recipe's `template:`")
+    check_template(template, "--template")
     if args.sql_adapter:  # type: ignore[attr-defined]
         check_adapter(args.sql_adapter, base, "--sql-adapter")  # type: ignore[attr-defined]
     if not args.gold_tables and args.schema_link_adapter:  # type: ignore[attr-defined]

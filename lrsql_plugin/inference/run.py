@@ -57,12 +57,17 @@ def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
 
 def engine_from_arguments(args: InferenceArguments) -> GenerationEngine:
     if args.engine == "openai":
+        from lrsql_plugin.inference.engines.openai_api import local_encoder
+
         sql_base = args.sql_api_base or args.api_base
         return build_engine(
             "openai",
             endpoints={SCHEMA_LINK: (args.api_base, SCHEMA_LINK), SQL_GENERATION: (sql_base, SQL_GENERATION)},
             concurrency=args.concurrency,
+            encoder=local_encoder(args.template, args.base or args.tokenizer),  # prompts rendered here, sent as ids
         )
+    if not args.template:
+        raise InputError("--template", f"the {args.engine} engine needs the LLaMA-Factory chat template of training")
     adapters = {} if args.link_only else {SQL_GENERATION: args.sql_adapter}
     if not args.gold_tables:
         adapters = {SCHEMA_LINK: args.schema_link_adapter, **adapters}
@@ -278,8 +283,29 @@ def check_resume_settings(out_dir: Path, args: InferenceArguments) -> None:
 
 
 def write_pred_sql(path: Path, sqls: Sequence[str]) -> None:
-    """The official one-statement-per-line prediction file (an empty answer becomes ``SELECT``)."""
-    atomic_write_text(path, "".join((" ".join(s.split()) or "SELECT") + "\n" for s in sqls))
+    """The official one-statement-per-line prediction file (an empty answer becomes ``SELECT``).
+
+    Each statement is put on one line by ``single_line_sql``: string literals are kept exactly, a line
+    break inside one written as ``char(10)`` concatenation (same value in SQLite).  A statement that
+    cannot be written on one line (a line break inside a quoted name) is written as ``SELECT``, said
+    once on stderr; ``predictions.jsonl`` keeps it as predicted.
+    """
+    import sys
+
+    from lrsql_plugin.inference.sql_extract import single_line_sql
+
+    lines, unwritable = [], []
+    for n, s in enumerate(sqls, start=1):
+        try:
+            lines.append(single_line_sql(s) or "SELECT")
+        except ValueError:
+            lines.append("SELECT")
+            unwritable.append(n)
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    if unwritable:
+        print(f"lrsql-eval: {len(unwritable)} predicted statements hold a line break inside a quoted name and "
+              f"cannot be written on one line; {path.name} has SELECT on lines "
+              f"{', '.join(map(str, unwritable[:10]))}{' ...' if len(unwritable) > 10 else ''}", file=sys.stderr)
 
 
 def load_predictions(path: str | Path) -> list[dict]:

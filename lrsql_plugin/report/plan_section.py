@@ -50,6 +50,9 @@ def add_plan_sections(report: dict, selection: SelectionStats | None, counter: T
     if source and all(k in longest for k in ("schema_link", "full_schema_link")):
         try:
             report["memory_plan"] = plan_dataset(ModelShape.from_config(source), longest)
+            from lrsql_plugin.manifest import portable_name  # no path of this machine in the report
+
+            report["memory_plan"]["model"] = portable_name(report["memory_plan"]["model"] or source)
         except LrsqlError as e:
             report["memory_plan_error"] = str(e)
     return report

@@ -674,8 +674,9 @@ def _dump_files(ddl_dir: Path) -> dict[str, Path]:
 
 
 @register_source("ddl")
-def load_ddl_dir(ddl_dir: str | Path, questions: str | Path, dialect: str) -> SourceData:
-    """Every ``<db_id>.sql`` schema dump in ``ddl_dir`` and the questions of ``questions``."""
+def load_ddl_dir(ddl_dir: str | Path, questions: str | Path, dialect: str, *, sql_optional: bool = False) -> SourceData:
+    """Every ``<db_id>.sql`` schema dump in ``ddl_dir`` and the questions of ``questions``; ``sql_optional``
+    (inference) keeps questions with neither ``sql`` nor ``tables``."""
     ddl_dir, qfile = Path(ddl_dir), Path(questions)
     try:
         sqlglot.Dialect.get_or_raise(dialect)
@@ -710,7 +711,7 @@ def load_ddl_dir(ddl_dir: str | Path, questions: str | Path, dialect: str) -> So
         extras.append(f"{comments} COMMENT ON statement(s) sqlglot cannot read ignored")
     notes.insert(0, line + ("; " + "; ".join(extras) if extras else ""))
     skipped: list[Skipped] = []
-    examples = _examples(qfile, records, labels, databases, dialect, skipped, ddl_dir)
+    examples = _examples(qfile, records, labels, databases, dialect, skipped, ddl_dir, sql_optional)
     return SourceData(
         name="ddl", databases=databases, examples=examples, skipped=skipped, db_root=None, notes=notes,
         dialect=dialect, executable=False,
@@ -719,7 +720,7 @@ def load_ddl_dir(ddl_dir: str | Path, questions: str | Path, dialect: str) -> So
 
 def _examples(
     qfile: Path, records: list[object], labels: list[str | int], databases: dict[str, Database], dialect: str,
-    skipped: list[Skipped], ddl_dir: Path,
+    skipped: list[Skipped], ddl_dir: Path, sql_optional: bool = False,
 ) -> list[Example]:
     """Examples of the records with a question, a known db_id and a gold SQL or gold tables; others are skipped."""
     out: list[Example] = []
@@ -756,7 +757,7 @@ def _examples(
                 skip(f"tables not in database {db.db_id!r}: {', '.join(unknown)}")
                 continue
             gold = tuple(t.name for t in db.subset([t.strip() for t in given]))
-        elif not sql:
+        elif not sql and not sql_optional:
             skip("neither sql nor tables: no gold tables")
             continue
         out.append(

@@ -45,10 +45,13 @@ def examples_from_records(
     skipped: list[Skipped],
     unknown_db: str = "db_id {!r} has no schema",
     labels: list[str | int] | None = None,
+    sql_optional: bool = False,
 ) -> list[Example]:
     """Examples of the records that have a question, a gold SQL and a known db_id; others are skipped.
 
     ``labels`` say where each record is (``read_labelled_records``); by default "record N", 1-based.
+    ``sql_optional`` (inference on questions without an answer): a record without ``sql_key`` (absent,
+    null or blank) is kept with an empty ``sql``; one whose ``sql_key`` is not a string is still skipped.
     """
     out: list[Example] = []
     for i, rec in enumerate(records):
@@ -56,7 +59,8 @@ def examples_from_records(
         if not isinstance(rec, dict):
             skipped.append(Skipped(str(path), where, "record is not an object"))
             continue
-        missing = [k for k in ("db_id", "question", sql_key) if not isinstance(rec.get(k), str)]
+        required = ("db_id", "question") if sql_optional and rec.get(sql_key) is None else ("db_id", "question", sql_key)
+        missing = [k for k in required if not isinstance(rec.get(k), str)]
         if missing:
             skipped.append(Skipped(str(path), where, f"missing or non-string field(s): {', '.join(missing)}"))
             continue
@@ -67,7 +71,7 @@ def examples_from_records(
             Example(
                 db_id=rec["db_id"],
                 question=rec["question"].strip(),
-                sql=rec[sql_key].strip(),
+                sql=(rec.get(sql_key) or "").strip(),
                 source_file=str(path),
                 index=i,
                 evidence=str(rec.get("evidence") or "").strip(),

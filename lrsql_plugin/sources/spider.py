@@ -19,11 +19,14 @@ def load_spider(
     split: str = "train",
     questions: list[str | Path] | None = None,
     tables: str | Path | None = None,
+    *,
+    sql_optional: bool = False,
 ) -> SourceData:
     """Read a Spider-layout folder; ``questions`` (file names in ``spider_dir`` or paths) replaces the split's files.
 
     ``train`` reads ``train_spider.json`` and, when present, ``train_others.json``.  The databases of
-    ``dev.json`` (when present) are the held-out split, whatever questions are read.
+    ``dev.json`` (when present) are the held-out split, whatever questions are read.  ``sql_optional``
+    keeps questions without a ``query`` (inference; see ``examples_from_records``).
     """
     root = Path(spider_dir)
     if not root.is_dir():
@@ -42,7 +45,7 @@ def load_spider(
     held_out: frozenset[str] = frozenset()
     for f in files:
         records, labels = read_labelled_records(f)
-        examples += examples_from_records(f, records, databases, "query", skipped, labels=labels)
+        examples += examples_from_records(f, records, databases, "query", skipped, labels=labels, sql_optional=sql_optional)
         if f == root / HELD_OUT_FILE:
             held_out = held_out_databases(records, databases)
     if root / HELD_OUT_FILE not in files and (root / HELD_OUT_FILE).is_file():

@@ -62,7 +62,8 @@ def find_database_file(db_dir: Path, db_id: str) -> Path | None:
 
 
 @register_source("sqlite")
-def load_sqlite_folder(db_dir: str | Path, questions: str | Path) -> SourceData:
+def load_sqlite_folder(db_dir: str | Path, questions: str | Path, *, sql_optional: bool = False) -> SourceData:
+    """``sql_optional`` keeps questions without ``sql`` (inference; see ``examples_from_records``)."""
     db_dir, qfile = Path(db_dir), Path(questions)
     if not db_dir.is_dir():
         raise InputError(str(db_dir), "database folder not found")
@@ -75,6 +76,6 @@ def load_sqlite_folder(db_dir: str | Path, questions: str | Path) -> SourceData:
     skipped: list[Skipped] = []
     examples = examples_from_records(
         qfile, records, databases, "sql", skipped, unknown_db=f"db_id {{!r}} has no SQLite file in {db_dir}",
-        labels=labels,
+        labels=labels, sql_optional=sql_optional,
     )
     return SourceData("sqlite", databases, examples, skipped, db_dir)

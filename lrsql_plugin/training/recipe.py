@@ -162,9 +162,31 @@ def run_training(
     cwd: str | Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Validate the merged recipe, then run ``llamafactory-cli train`` on the recipe plus overrides."""
-    validate_recipe(load_recipe(recipe, overrides))
-    return subprocess.run(train_command(recipe, overrides), cwd=cwd, env=env, check=True)
+    """Validate the merged recipe, then run ``llamafactory-cli train`` on the recipe plus overrides.
+
+    Afterwards the merged configuration is written to ``OUTPUT_DIR/training_args.yaml`` (unless the
+    file exists), as LLaMA-Factory's web UI does: ``llamafactory-cli train`` itself records the chat
+    template nowhere in the output folder, and ``lrsql-eval`` reads it from this file.
+    """
+    config = load_recipe(recipe, overrides)
+    validate_recipe(config)
+    done = subprocess.run(train_command(recipe, overrides), cwd=cwd, env=env, check=True)
+    record_training_args(config, cwd)
+    return done
+
+
+def record_training_args(config: Mapping[str, Any], cwd: str | Path | None = None) -> Path | None:
+    """Write ``config`` to ``training_args.yaml`` in its ``output_dir`` (relative to ``cwd``) when that
+    folder exists and has no such file; returns the path written, else None."""
+    out = config.get("output_dir")
+    if not out:
+        return None
+    folder = Path(str(out)) if Path(str(out)).is_absolute() or cwd is None else Path(cwd) / str(out)
+    path = folder / "training_args.yaml"
+    if not folder.is_dir() or path.exists():
+        return None
+    atomic_write_text(path, yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))
+    return path
 
 
 def _train_dataclasses() -> tuple[type, ...]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import sqlite3
+from dataclasses import replace
 
 from lrsql_plugin.prompts import PromptRenderer
 from lrsql_plugin.prompts.identifiers import quote_identifier

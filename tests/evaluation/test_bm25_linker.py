@@ -186,8 +186,8 @@ def test_bm25_link_only_on_a_spider_folder_needs_no_model_and_reports_recall_at_
 def test_bm25_linker_and_spider2_need_link_only(concert_dir: Path, tmp_path: Path):
     result = run("--linker", "bm25", "--spider-dir", concert_dir, "--out", tmp_path / "a", "--base", "x")
     assert result.exit_code == 2 and "--linker bm25" in result.output and "--link-only" in result.output
-    result = run("--spider2-dir", tmp_path, "--out", tmp_path / "b")
-    assert result.exit_code == 2 and "--spider2-dir needs --link-only" in result.output
+    result = run("--spider2-dir", tmp_path, "--out", tmp_path / "b")  # no model, no --link-only: nothing to run
+    assert result.exit_code == 2 and "--spider2-dir name the questions of inference" in result.output
 
 
 def tiny_spider2() -> SourceData:

@@ -5,6 +5,11 @@ uninterrupted one): the schema-link model answers ``None`` (nothing linked: the 
 fallback), the SQL model ``SELECT <crc32 of the prompt mod 97>``.  ``faults`` picks, per request
 number, a fault: ``"500"`` (HTTP 500), ``"drop"`` (the connection is closed without an answer),
 ``"slow"`` (the answer comes after ``slow_seconds``), ``"down"`` (every request is dropped).
+
+Both ``/v1/chat/completions`` and ``/v1/completions`` (a prompt of token ids, as vLLM serves it) are
+answered; ``completions=False`` makes the server chat-only, like ``llamafactory-cli api`` (404 on
+``/v1/completions``).  Every request body is kept in ``received`` as ``(path, body)``; a completions
+prompt is turned into text for ``answer`` with ``decode`` (default: its JSON).
 """
 
 from __future__ import annotations
@@ -30,8 +35,12 @@ class FakeOpenAI:
         slow_seconds: float = 0.2,
         answer: Callable[[str, str], str] = answer_for,
         max_faults_per_prompt: int | None = None,
+        completions: bool = True,
+        decode: Callable[[list[int]], str] = json.dumps,
     ) -> None:
         self.faults, self.slow_seconds, self.answer = faults, slow_seconds, answer
+        self.completions, self.decode = completions, decode
+        self.received: list[tuple[str, dict]] = []
         # With concurrency, request numbers interleave: cap the failures one prompt can meet, so that a
         # client with that many retries must succeed (None: no cap, e.g. a server that stays down).
         self.max_faults_per_prompt = max_faults_per_prompt
@@ -51,7 +60,15 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                key = (body["model"], next(m["content"] for m in body["messages"] if m["role"] == "user"))
+                chat = self.path.endswith("/chat/completions")
+                with server.lock:
+                    server.received.append((self.path, body))
+                if not chat and not server.completions:
+                    self.send_error(404, "Not Found")
+                    return
+                user = (next(m["content"] for m in body["messages"] if m["role"] == "user") if chat
+                        else server.decode(body["prompt"]))
+                key = (body["model"], user)
                 with server.lock:
                     n = server.requests
                     server.requests += 1
@@ -89,10 +106,9 @@ class FakeOpenAI:
                         return
                     if fault == "slow":
                         threading.Event().wait(server.slow_seconds)
-                    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-                    data = json.dumps(
-                        {"choices": [{"index": 0, "message": {"role": "assistant", "content": server.answer(body["model"], user)}}]}
-                    ).encode()
+                    text = server.answer(body["model"], user)
+                    choice = {"index": 0, "message": {"role": "assistant", "content": text}} if chat else {"index": 0, "text": text}
+                    data = json.dumps({"choices": [choice]}).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))

@@ -39,7 +39,8 @@ def test_merged_inference_end_to_end_with_smollm2(dk_dir, smollm2_dir, tmp_path)
     out = ws / "eval"
     proc = subprocess.run(
         [LRSQL_EVAL, "--base", smollm2_dir, "--schema-link-adapter", adapters["schema_link"],
-         "--sql-adapter", adapters["sql_generation"], "--dataset", conv, "--spider-dir", dk_dir,
+         "--sql-adapter", adapters["sql_generation"], "--template", "qwen",  # the recipes'; llamafactory-cli records none
+         "--dataset", conv, "--spider-dir", dk_dir,
          "--questions", ws / "questions.json", "--limit", "4", "--link-max-new-tokens", "8",
          "--sql-max-new-tokens", "24", "--timeout", "5", "--out", out, "--no-progress"],
         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
