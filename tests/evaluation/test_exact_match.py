@@ -170,3 +170,90 @@ def test_etype_exec_leaves_exact_match_null(dk_dir: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     row = json.loads((out / "per_example.jsonl").read_text())
     assert "exact_match" in row and row["exact_match"] is None and row["match"] is True
+
+
+# (what, gold, prediction, the official verdict): each verdict is what the official evaluation.py
+# (taoyds/spider, commit cccfe7bc) gave for the pair on new_concert_singer; see docs/exact_match.md.
+OFFICIAL_VERDICTS = [
+    ("JOIN without ON", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2", True),
+    ("JOIN without ON, three tables",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id JOIN singer_in_concert AS T3 "
+     "ON T1.concert_id = T3.concert_id",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 JOIN singer_in_concert AS T3 ON T1.concert_id = T3.concert_id", True),
+    ("gold JOIN without ON", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id", True),
+    ("JOIN without ON, the condition moved to WHERE (an extra WHERE unit)",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id WHERE T1.year = 2014",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 WHERE T1.stadium_id = T2.stadium_id AND T1.year = 2014", False),
+    ("JOIN without ON, WHERE kept", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id WHERE T1.year = 2014",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 WHERE T1.year = 2014", True),
+    ("JOIN without ON inside a subquery (compared whole, ON included)",
+     "SELECT name FROM stadium WHERE stadium_id IN (SELECT T1.stadium_id FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id)",
+     "SELECT name FROM stadium WHERE stadium_id IN (SELECT T1.stadium_id FROM concert AS T1 JOIN stadium AS T2)", False),
+    ("explicit ON TRUE", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON TRUE", False),
+    ("another ON condition", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.concert_id = T2.capacity", True),
+    ("ON a AND b with LIKE (a keyword)", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id AND T1.theme LIKE 'x'", False),
+    ("ON a = col OR ... (the OR part is read into the value)",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id OR T1.year = 1", True),
+    ("ON in parentheses", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON (T1.stadium_id = T2.stadium_id)", False),
+    ("LEFT JOIN", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 LEFT JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id", False),
+    ("INNER JOIN", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 INNER JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id", False),
+    ("comma join", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert AS T1 , stadium AS T2 WHERE T1.stadium_id = T2.stadium_id", False),
+    ("JOIN ... USING", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT name FROM concert JOIN stadium USING (stadium_id)", False),
+    ("alias without AS", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT T2.name FROM concert T1 JOIN stadium T2 ON T1.stadium_id = T2.stadium_id", False),
+    ("an alias reused for another table in a subquery (one alias map for the whole query)",
+     "SELECT T1.name FROM singer AS T1 WHERE T1.singer_id NOT IN (SELECT T2.singer_id FROM singer_in_concert AS T2)",
+     "SELECT T1.name FROM singer AS T1 WHERE T1.singer_id NOT IN (SELECT T1.singer_id FROM singer_in_concert AS T1)", False),
+    ("a table's own name while it has an alias", "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+     "SELECT stadium.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id", True),
+    ("column alias with AS", "SELECT count(*) FROM singer", "SELECT count(*) AS n FROM singer", False),
+    ("missing comma in SELECT", "SELECT name , country FROM singer", "SELECT name country FROM singer", True),
+    ("t.*", "SELECT * FROM singer", "SELECT T1.* FROM singer AS T1", False),
+    ("quoted column name", "SELECT name FROM singer WHERE country = 'France'", 'SELECT "name" FROM singer WHERE country = \'France\'', False),
+    ("parenthesised condition", "SELECT name FROM singer WHERE country = 'France'", "SELECT name FROM singer WHERE (country = 'France')", False),
+    ("parenthesised value unit", "SELECT name FROM stadium WHERE capacity - average > 1", "SELECT name FROM stadium WHERE (capacity - average) > 1", True),
+    ("NOT before the column", "SELECT name FROM singer WHERE country NOT IN (SELECT country FROM singer)",
+     "SELECT name FROM singer WHERE NOT country IN (SELECT country FROM singer)", False),
+    ("<>", "SELECT name FROM singer WHERE country != 'France'", "SELECT name FROM singer WHERE country <> 'France'", False),
+    ("IN with two values", "SELECT name FROM singer WHERE country IN ('a')", "SELECT name FROM singer WHERE country IN ('a', 'b')", False),
+    ("IN with one value", "SELECT name FROM singer WHERE country IN ('a')", "SELECT name FROM singer WHERE country IN ('b')", True),
+    ("an aggregate as a value", "SELECT country FROM singer GROUP BY country HAVING count(*) > 1",
+     "SELECT country FROM singer GROUP BY country HAVING count(*) > count(DISTINCT name)", False),
+    ("LIMIT ... OFFSET at the end", "SELECT name FROM singer LIMIT 1", "SELECT name FROM singer LIMIT 1 OFFSET 1", True),
+    ("OFFSET inside a subquery", "SELECT name FROM stadium WHERE capacity > (SELECT capacity FROM stadium LIMIT 2)",
+     "SELECT name FROM stadium WHERE capacity > (SELECT capacity FROM stadium LIMIT 2 OFFSET 1)", False),
+    ("a subquery in two pairs of parentheses", "SELECT name FROM stadium WHERE capacity > (SELECT avg(capacity) FROM stadium)",
+     "SELECT name FROM stadium WHERE capacity > ((SELECT avg(capacity) FROM stadium))", False),
+    ("a quote inside a string", "SELECT name FROM singer WHERE country = 'France'", "SELECT name FROM singer WHERE country = 'O''Brien'", False),
+    ("arithmetic on aggregates in SELECT", "SELECT max(capacity) FROM stadium", "SELECT max(capacity) - min(capacity) FROM stadium", False),
+]
+
+
+@pytest.mark.parametrize(("gold", "prediction", "official"), [c[1:] for c in OFFICIAL_VERDICTS], ids=[c[0] for c in OFFICIAL_VERDICTS])
+def test_forms_are_read_as_the_official_parser_reads_them(gold: str, prediction: str, official: bool, schemas):
+    verdict = exact_match(gold, prediction, schemas["new_concert_singer"])
+    assert verdict is not None and verdict.match is official, verdict.reason
+
+
+def test_a_real_gold_with_join_without_on_has_a_verdict(spider_dir: Path, dk_dir: Path):
+    """Spider-DK's dog_kennels gold joins without ON; the official parser reads it, and so do we."""
+    gold = next(q["query"] for q in json.loads((dk_dir / "Spider-DK.json").read_text(encoding="utf-8"))
+                if q["db_id"] == "dog_kennels" and re.search(r"JOIN Treatments AS T2 WHERE", q["query"]))
+    schema = EMSchema.of(dict(load_tables_json(spider_dir / "tables.json"))["dog_kennels"])
+    assert gold_em_error(gold, schema) == ""
+    assert exact_match(gold, gold, schema).match
+    components = read_components(gold, schema)
+    assert len(components["from"]["table_units"]) == 2 and components["from"]["conds"] == []
+    with_on = gold.replace("JOIN Treatments AS T2 WHERE", "JOIN Treatments AS T2 ON T1.professional_id = T2.professional_id WHERE")
+    assert exact_match(gold, with_on, schema).match and exact_match(with_on, gold, schema).match
