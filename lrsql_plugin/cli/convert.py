@@ -10,58 +10,17 @@ from pathlib import Path
 import click
 
 from lrsql_plugin.cli.guards import check_output_dir, guarded_group
+from lrsql_plugin.cli.options import dataclass_options
 from lrsql_plugin.errors import LrsqlError
-from lrsql_plugin.hparams.convert_args import FORMATS, ConvertArguments
-
-
-def _int_list(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
-    try:
-        return [n for n in (int(v) for v in value.split(",") if v.strip()) if n != 0]
-    except ValueError as e:
-        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
+from lrsql_plugin.hparams.convert_args import ConvertArguments
 
 
 def common_options(fn: Callable) -> Callable:
-    """The options every source shares; they map one-to-one onto ConvertArguments."""
+    """The options every source shares: one per ConvertArguments field (declared there once), plus
+    --out, --quiet and --overwrite."""
     options = [
         click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (created)."),
-        click.option("--tables-per-slice", default="5", show_default=True, callback=_int_list,
-                     help="Tables per schema slice; a comma list (e.g. 4,6) gives one slicing per size; 0 = no table limit."),
-        click.option("--tokens-per-slice", type=int, default=None, help="Token budget per slice (with or instead of the table limit; 0 = none)."),
-        click.option("--orders", type=int, default=1, show_default=True, help="Table orders per slice size (0 canonical, others seeded)."),
-        click.option("--seed", type=int, default=42, show_default=True),
-        click.option("--memory-noise", type=float, default=0.0, show_default=True,
-                     help="Drop/add a table in each memory with this probability (0 = gold memories, as in the paper)."),
-        click.option("--none-per-question", type=click.IntRange(min=0), default=None,
-                     help="Keep at most K None-answer schema-link samples per question, chosen with --seed; every sample "
-                          "naming a table is kept (default: all, as in the paper)."),
-        click.option("--model-config", default=None,
-                     help="config.json, model folder or architecture name (e.g. qwen2.5-7b-instruct): the report plans "
-                          "peak training memory for it (see lrsql-plan)."),
-        click.option("--sql-distractors", type=int, default=0, show_default=True, help="Non-gold tables added to SQL-generation prompts."),
-        click.option("--sample-values", type=int, default=0, show_default=True, help="Sample values per column (needs the .sqlite files)."),
-        click.option("--no-descriptions", "descriptions", is_flag=True, flag_value=False, default=True,
-                     help="Leave table and column descriptions out."),
-        click.option("--max-description-tokens", type=click.IntRange(min=0), default=32, show_default=True,
-                     help="Cut each description to about this many tokens in schema-link slices (SQL prompts show the "
-                          "whole text; 0 = no cut)."),
-        click.option("--no-fold-families", "fold_families", is_flag=True, flag_value=False, default=True,
-                     help="Keep tables whose names differ only in a date/number suffix apart (default: fold each such "
-                          "family, e.g. ga_sessions_20160801 ..., into one entry ga_sessions_*)."),
-        click.option("--sql-answer-tokens", type=click.IntRange(min=0), default=256, show_default=True,
-                     help="Room kept for the SQL answer: inference bounds SQL prompts by cutoff_len minus this."),
-        click.option("--format", "format", type=click.Choice(FORMATS), default="alpaca", show_default=True),
-        click.option("--cutoff-len", type=int, default=2048, show_default=True, help="Report samples longer than this (LLaMA-Factory cutoff_len)."),
-        click.option("--tokenizer", default=None, help="Tokenizer path/name for exact token counts (default: approximation)."),
-        click.option("--merge", type=int, default=0, show_default=True,
-                     help="Pseudo-databases of N databases each, formed from the whole schema file with the seed "
-                          "(the paper's setting; Spider's dev databases are spread evenly over them and their slice "
-                          "positions); each question links inside the one holding its database (0 = off)."),
-        click.option("--merge-dbs", type=click.Path(dir_okay=False), default=None,
-                     help="File of db_ids, one per line: exactly these form one pseudo-database; other questions are skipped."),
-        click.option("--templates-dir", type=click.Path(exists=True, file_okay=False), default=None, help="Replacement Jinja templates."),
-        click.option("--limit", type=int, default=None, help="Only the first N questions."),
-        click.option("--prefix", default="lrsql", show_default=True, help="Dataset name prefix in dataset_info.json."),
+        dataclass_options(ConvertArguments),
         click.option("--quiet", is_flag=True, help="No progress bar."),
         click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out (refused otherwise)."),
     ]

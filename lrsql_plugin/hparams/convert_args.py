@@ -11,10 +11,12 @@ FORMATS = ("alpaca", "sharegpt")
 class ConvertArguments:
     tables_per_slice: list[int] = field(
         default_factory=lambda: [5],
-        metadata={"help": "Tables per schema slice; several values give several slicings per database (augmentation)."},
+        metadata={"help": "Tables per schema slice; a comma list (e.g. 4,6) gives one slicing per size (augmentation); "
+                  "0 = no table limit (tokens only)."},
     )
     tokens_per_slice: int | None = field(
-        default=None, metadata={"help": "Token budget per slice (schema DDL tokens); combine with or replace tables_per_slice."}
+        default=None, metadata={"help": "Token budget per slice (schema DDL tokens, measured with --tokenizer when given); "
+                                "with or instead of the table limit; 0 = none. Tables wider than it are split into parts."}
     )
     orders: int = field(
         default=1, metadata={"help": "Table orders per slice size: order 0 is canonical, the others are seeded shuffles."}
@@ -27,7 +29,7 @@ class ConvertArguments:
     none_per_question: int | None = field(
         default=None,
         metadata={"help": "Keep at most this many None-answer schema-link samples per question, chosen with the seed; "
-                  "every sample naming a table is kept (None = keep all, the paper's)."},
+                  "every sample naming a table is kept (default: all, the paper's).", "min": 0},
     )
     model_config: str | None = field(
         default=None,
@@ -44,7 +46,7 @@ class ConvertArguments:
     max_description_tokens: int | None = field(
         default=32,
         metadata={"help": "Cut each description to about this many tokens in schema-link slices (SQL prompts show "
-                  "the whole text; 0 = no cut)."},
+                  "the whole text; 0 = no cut).", "min": 0},
     )
     fold_families: bool = field(
         default=True,
@@ -53,9 +55,10 @@ class ConvertArguments:
     )
     sql_answer_tokens: int = field(
         default=256,
-        metadata={"help": "Room kept for the answer in an SQL prompt: SQL prompts are bounded by cutoff_len minus this."},
+        metadata={"help": "Room kept for the answer in an SQL prompt: SQL prompts are bounded by cutoff_len minus this.",
+                  "min": 0},
     )
-    format: str = field(default="alpaca", metadata={"help": "LLaMA-Factory dataset format: alpaca or sharegpt."})
+    format: str = field(default="alpaca", metadata={"help": "LLaMA-Factory dataset format.", "choices": FORMATS})
     cutoff_len: int = field(
         default=2048, metadata={"help": "LLaMA-Factory cutoff_len; samples longer than this are reported."}
     )
@@ -72,9 +75,12 @@ class ConvertArguments:
     )
     merge_dbs: str | None = field(
         default=None,
-        metadata={"help": "File of db_ids (one per line) merged into one pseudo-database; questions on other databases are skipped."},
+        metadata={"help": "File of db_ids (one per line) merged into one pseudo-database; questions on other databases are skipped.",
+                  "path": {"dir_okay": False}},
     )
-    templates_dir: str | None = field(default=None, metadata={"help": "Folder of replacement Jinja templates."})
+    templates_dir: str | None = field(
+        default=None, metadata={"help": "Folder of replacement Jinja templates.", "path": {"exists": True, "file_okay": False}}
+    )
     limit: int | None = field(default=None, metadata={"help": "Convert only the first N questions."})
     prefix: str = field(default="lrsql", metadata={"help": "Prefix of the dataset names in dataset_info.json."})
 

@@ -101,14 +101,13 @@ def single_line_sql(sql: str) -> str:
     cannot be written on one line, so it becomes a concatenation that builds the same text:
     ``'a⏎b'`` is written ``('a' || char(10) || 'b')`` (``char(13)`` for a carriage return, and so on
     for every break of ``LINE_BREAKS``); the value, its type (TEXT) and its collation are unchanged.
-    Raises ValueError where that is impossible: a quoted name (``"a⏎b"``, ``[a⏎b]``), a literal used as
-    a name after ``AS``, or text the tokenizer cannot read, holding a line break.
+    Raises ValueError where that is impossible: a line break inside a quoted name (``"a⏎b"``,
+    ``[a⏎b]``) or inside a literal used as a name after ``AS``.  Text the tokenizer cannot read (an
+    unclosed quote or comment: SQLite refuses it as well) has its whitespace squeezed as plain text.
     """
     try:
         tokens = _tokens(sql)
     except TokenError:
-        if any(ch in LINE_BREAKS for ch in sql.strip()):
-            raise ValueError("SQL with an unclosed quote or comment cannot be put on one line") from None
         return " ".join(sql.split())
 
     def render(tok: Token, previous: Token | None) -> str:

@@ -158,9 +158,32 @@ def _references_by_column(table: Table) -> dict[str, ForeignKey]:
     return refs
 
 
+# Answers (the schema-link target and what a model gives back): names separated by ", "; items are
+# split at commas, semicolons and line breaks (every break str.splitlines() knows).
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_ANSWER_SEPARATORS = ",;" + _LINE_BREAKS
+_LENIENT = "`\"'[]().*- "  # stripped from both ends of an unquoted item (after whitespace)
+
+
+def answer_name(name: str) -> str:
+    """``name`` as an answer writes it: as it is, or double-quoted (``"`` doubled inside, as
+    ``quote_identifier`` quotes for DDL) when plain writing would be ambiguous: a name holding a
+    separator (``,`` ``;`` a line break) or ``"``, a name that the lenient reading of an unquoted item
+    would change (leading or trailing whitespace, quotes, brackets, ``*`` ...), an empty name, and a
+    name equal to the none-marker in any case (``none`` is the table, ``None`` the marker)."""
+    plain = (
+        name
+        and not any(ch in _ANSWER_SEPARATORS or ch == '"' for ch in name)
+        and name.strip().strip(_LENIENT) == name
+        and name.lower() != NONE_MARKER.lower()
+    )
+    return name if plain else '"' + name.replace('"', '""') + '"'
+
+
 def format_table_answer(tables: list[str]) -> str:
-    """The schema-link target: table names separated by commas, or the none-marker."""
-    return ", ".join(tables) if tables else NONE_MARKER
+    """The schema-link target: table names (``answer_name``) separated by ", ", or the bare
+    none-marker when no table is needed.  ``parse_table_answer`` reads every such answer back exactly."""
+    return ", ".join(answer_name(t) for t in tables) if tables else NONE_MARKER
 
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
@@ -182,18 +205,69 @@ def strip_reasoning(text: str) -> str:
     return text
 
 
-_ANSWER_ITEM = re.compile(r"[,;\n]")
+_ITEM_LEAD = re.compile(r"[ \t]*(?:[-*\u2022]|\d+[.)])?[ \t]*")  # spaces, then an optional bullet or "1." / "1)"
+
+
+def _read_quoted(text: str, at: int) -> tuple[str, int] | None:
+    """The name quoted at ``text[at]`` (a ``"``; ``""`` inside is one ``"``) and the index after its
+    closing quote, or None when the quote is never closed."""
+    out, i = [], at + 1
+    while i < len(text):
+        if text[i] == '"':
+            if text.startswith('""', i):
+                out.append('"')
+                i += 2
+                continue
+            return "".join(out), i + 1
+        out.append(text[i])
+        i += 1
+    return None
+
+
+def _named_in_answer(text: str) -> set[str]:
+    """The names (lower case) a model answer gives, outside reasoning blocks.
+
+    A quote-aware scan: an item that starts (after spaces and an optional list bullet) with ``"``
+    is the quoted name, read exactly up to its closing quote (separators inside are part of the
+    name; anything after it up to the next separator is ignored).  Any other item runs to the next
+    comma, semicolon or line break and is read leniently: with surrounding whitespace, quotes,
+    backticks, brackets, bullets, periods and spaces removed, and also as written (so an unquoted
+    ``events_*`` still names ``events_*``).  A bare none-marker (``None``, ``none.``) names nothing;
+    the quoted ``"None"`` names the table.
+    """
+    text = strip_reasoning(text)
+    named: set[str] = set()
+    quoted_names: set[str] = set()
+    i, n = 0, len(text)
+    while i <= n:
+        lead = _ITEM_LEAD.match(text, i).end()
+        quoted = _read_quoted(text, lead) if lead < n and text[lead] == '"' else None
+        end = quoted[1] if quoted else i
+        while end < n and text[end] not in _ANSWER_SEPARATORS:
+            end += 1
+        if quoted:
+            quoted_names.add(quoted[0].lower())
+        else:
+            raw = text[i:end].strip()
+            lenient = raw.strip(_LENIENT)
+            if lenient.lower() != NONE_MARKER.lower():
+                named.update((raw.lower(), lenient.lower()))
+        i = end + 1
+    named.discard("")  # an empty unquoted item (``a,,b``, a trailing comma) names nothing
+    return named | quoted_names
 
 
 def parse_table_answer(text: str, allowed: list[str]) -> list[str]:
     """Table names of ``allowed`` named in a model answer, in ``allowed`` order.
 
     Model output is hostile: anything that is not one of the slice's tables is dropped.  Reasoning
-    blocks are removed first; then the whole answer is split at commas, semicolons and line
-    breaks, and each item is matched case-insensitively against the slice's names, with
-    surrounding quotes, backticks, brackets, list bullets, periods and spaces removed.
+    blocks are removed first; then the answer is split into items at commas, semicolons and line
+    breaks outside double quotes (``_named_in_answer``), and each item is matched
+    case-insensitively against the slice's names.  Every answer ``format_table_answer`` writes is
+    read back exactly, names holding ``,`` ``;`` a line break or quotes included, and a table named
+    ``none`` is told apart from the none-marker.
     """
-    named = {p.strip().strip("`\"'[]().*- ").lower() for p in _ANSWER_ITEM.split(strip_reasoning(text))}
+    named = _named_in_answer(text)
     return [t for t in allowed if t.lower() in named]
 
 
@@ -203,5 +277,5 @@ def parse_unit_answer(text: str, units: list[Table]) -> list[str]:
     As ``parse_table_answer``, but matched on ``Table.shown``: answering a table's name on one of
     its parts links that part.
     """
-    named = {p.strip().strip("`\"'[]().*- ").lower() for p in _ANSWER_ITEM.split(strip_reasoning(text))}
+    named = _named_in_answer(text)
     return [u.name for u in units if u.shown.lower() in named]

@@ -91,7 +91,8 @@ class TestRules:
         assert fk["__has_pet.petid__"] == fk["__pets.petid__"] == "__has_pet.petid__"  # column 10 before 11
 
     def test_foreign_keys_apply_only_to_columns_of_from_tables(self, schemas):
-        """Selecting has_pet.stuid without has_pet in FROM is no valid column to unify: the prediction cannot be read."""
+        """has_pet.stuid without has_pet in FROM is read (as the official parser does) but is no column of a FROM
+        table, so it is not unified with student.stuid: no match."""
         assert exact_match("SELECT stuid FROM student", "SELECT has_pet.stuid FROM student", schemas["new_pets_1"]).match is False
 
     def test_value_placeholder_of_official_predictions(self, schemas):
