@@ -245,6 +245,8 @@ def write_outputs(result: ConvertResult, out_dir: str | Path) -> list[Path]:
     atomic_write_text(q, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.questions))
     stats, markdown, chart = out / "stats.json", out / "report.md", out / LENGTH_CHART
     report = {**result.report, "settings": portable_settings(result.args)}
+    # files are named, not located: no path of the converting machine in an output file (the console shows paths)
+    report["skipped_records"] = [{**r, "file": Path(r["file"]).name} for r in report["skipped_records"]]
     atomic_write_text(stats, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(markdown, format_convert_markdown(report))
     atomic_write_bytes(chart, render_length_chart(report))

@@ -276,7 +276,10 @@ def main(
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     progress = progress or progress_each
-    flags = {k: str(v) if isinstance(v, Path) else v for k, v in click.get_current_context().params.items() if v is not None}
+    # the flags given on the command line; reports add the settings in effect (defaults and the manifest's)
+    given_names = explicit_parameters()
+    flags = {k: str(v) if isinstance(v, Path) else v for k, v in click.get_current_context().params.items()
+             if v is not None and k in given_names}
     overwrite, resume = bool(inference.pop("overwrite")), bool(inference["resume"])
     if overwrite and resume:
         raise click.UsageError("give --resume (continue the run in --out) or --overwrite (start it afresh), not both")
@@ -334,8 +337,10 @@ def run_inference_then_evaluate(
     given = {k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys}
     given["tokenizer"] = opts["slice_tokenizer"]
     try:
-        given = settings_from_dataset_and_adapters(given, explicit_parameters())
+        explicit = explicit_parameters()
+        given = settings_from_dataset_and_adapters(given, explicit)
         args = InferenceArguments(**given, gold_tables=bool(opts["use_gold_tables"]))
+        flags = {**flags, **{k: v for k, v in asdict(args).items() if v is not None}}  # the settings in effect
     except InputError as e:
         click.echo(f"lrsql-eval: error: {e}", err=True)
         sys.exit(2)
@@ -345,6 +350,13 @@ def run_inference_then_evaluate(
 
     if args.linker == "model":
         check_inference_models(args)  # ModelPathError (exit 2) before any data or model is loaded
+    if (not args.dataset and args.linker == "model" and not args.gold_tables
+            and not explicit & {"tables_per_slice", "tokens_per_slice"}):
+        raise click.UsageError(
+            "inference does not guess the slicing: give the conversion folder (--dataset DIR), or the "
+            "conversion's --tables-per-slice / --tokens-per-slice (and --tokenizer, --sample-values, "
+            "--templates-dir where the conversion used them)"
+        )
     try:
         from lrsql_plugin.evaluation.coverage import (
             NO_SQL,

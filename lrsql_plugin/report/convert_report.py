@@ -4,7 +4,6 @@ headline — how much shorter LR-SQL's longest and p95 schema-link prompts are t
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from lrsql_plugin.errors import Skipped, where
 from lrsql_plugin.hparams.convert_args import ConvertArguments
@@ -50,8 +49,7 @@ def build_convert_report(
         "questions": n_questions,
         "converted": kinds["sql_generation"]["samples"],
         "skipped": len(skipped),
-        "skipped_records": [{"file": Path(s.file).name, "record": s.record, "reason": s.reason}
-                            for s in skipped[:MAX_LISTED_SKIPS]],
+        "skipped_records": [{"file": s.file, "record": s.record, "reason": s.reason} for s in skipped[:MAX_LISTED_SKIPS]],
         "token_count": counter.description,
         "cutoff_len": args.cutoff_len,
         "kinds": kinds,

@@ -190,6 +190,12 @@ class TestFailFast:
         result = self.infer(tmp_path, tmp_path / "gone", sql, sql, "--template", "smollm2")
         assert "no such folder" in result.output or "trained on" in result.output
 
+    def test_without_dataset_the_slicing_is_not_guessed(self, tmp_path: Path):
+        base = make_base(tmp_path / "base")
+        sql = make_adapter(tmp_path / "sql", str(base))
+        result = self.infer(tmp_path, base, sql, sql, "--template", "smollm2")
+        assert "inference does not guess the slicing" in result.output and "--dataset" in result.output
+
     def test_unknown_template(self, tmp_path: Path):
         base = make_base(tmp_path / "base")
         sql = make_adapter(tmp_path / "sql", str(base))
