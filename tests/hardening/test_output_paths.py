@@ -100,7 +100,7 @@ class TestEval:
         _os.environ["LRSQL_OPENAI_RETRIES"] = "0"
         try:
             resumed = run_eval("--api-base", "http://127.0.0.1:9/v1", "--engine", "openai", "--spider-dir", DEMO,
-                               "--out", out, "--resume", "--limit", "1")
+                               "--tables-per-slice", "4", "--out", out, "--resume", "--limit", "1")
         finally:
             del _os.environ["LRSQL_OPENAI_RETRIES"]
         no_traceback(resumed)
