@@ -20,15 +20,16 @@ from tests.fixtures.tiny_model import TINY_MODEL_TEMPLATE
 IGNORE_INDEX = -100
 
 
-def llamafactory_prompt_ids(model_dir, dataset_dir, dataset, template):
-    """input_ids up to the first supervised label, from LLaMA-Factory's SFT preprocessing."""
+def llamafactory_rows(model_dir, dataset_dir, dataset, template, cutoff_len=4096):
+    """(input_ids up to the first supervised label, answer length) per sample, from LLaMA-Factory's SFT
+    preprocessing at ``cutoff_len``."""
     from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
     from llamafactory.hparams import get_train_args
 
     model_args, data_args, training_args, _, _ = get_train_args(
         {
             "model_name_or_path": str(model_dir), "stage": "sft", "do_train": True, "finetuning_type": "lora",
-            "dataset": dataset, "dataset_dir": str(dataset_dir), "template": template, "cutoff_len": 4096,
+            "dataset": dataset, "dataset_dir": str(dataset_dir), "template": template, "cutoff_len": cutoff_len,
             "output_dir": str(dataset_dir / "_unused"), "overwrite_cache": True, "report_to": "none",
             "preprocessing_num_workers": None,
         }
@@ -41,8 +42,13 @@ def llamafactory_prompt_ids(model_dir, dataset_dir, dataset, template):
     out = []
     for row in ds:
         first_label = next(i for i, lab in enumerate(row["labels"]) if lab != IGNORE_INDEX)
-        out.append(row["input_ids"][:first_label])
+        out.append((row["input_ids"][:first_label], len(row["input_ids"]) - first_label))
     return out
+
+
+def llamafactory_prompt_ids(model_dir, dataset_dir, dataset, template):
+    """input_ids up to the first supervised label, from LLaMA-Factory's SFT preprocessing."""
+    return [ids for ids, _ in llamafactory_rows(model_dir, dataset_dir, dataset, template)]
 
 
 @pytest.mark.parametrize("template", [TINY_MODEL_TEMPLATE, "qwen"])
