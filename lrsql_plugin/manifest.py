@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lrsql_plugin.errors import InputError
+from lrsql_plugin.prompts.layout import LEGACY_LAYOUT
 from lrsql_plugin.schema.model import Database
 from lrsql_plugin.slicing.merge import PseudoDatabase, build_pseudo_database
 from lrsql_plugin.slicing.pack import Slicing
@@ -68,6 +69,7 @@ def build_manifest(args: Any, data: Any, spaces: Any, renderer: Any, counter: An
             "fold_families": args.fold_families,
             "cutoff_len": args.cutoff_len,
             "sql_answer_tokens": args.sql_answer_tokens,
+            "prompt_layout": args.prompt_layout,
         },
         "templates_sha256": renderer.templates_sha256(),
         "token_count": token_count,
@@ -221,7 +223,10 @@ FLAGS = {
     "sample_values": "--sample-values",
     "descriptions": "--no-descriptions",
     "templates_dir": "--templates-dir",
+    "prompt_layout": "--prompt-layout",
 }
+# A recorded setting's value in a manifest written before the setting existed.
+LEGACY_VALUES = {"prompt_layout": LEGACY_LAYOUT}
 
 
 def _normal(key: str, value: Any) -> Any:
@@ -348,7 +353,7 @@ def apply_manifest(manifest: ConversionManifest, given: dict[str, Any], explicit
     for key, flag in FLAGS.items():
         if key in ("tokenizer", "templates_dir"):
             continue
-        recorded = manifest.inference.get(key)
+        recorded = manifest.inference.get(key, LEGACY_VALUES.get(key))
         if key in explicit and _normal(key, given.get(key)) != _normal(key, recorded):
             shown = "given" if key == "descriptions" else given.get(key)
             raise InputError(

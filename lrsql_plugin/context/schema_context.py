@@ -152,7 +152,7 @@ class LinkSpaces:
 
     def __init__(self, data: SourceData, args: ConvertArguments, counter: TokenCounter) -> None:
         self.data, self.args, self.counter = data, args, counter
-        self.base = PromptRenderer(args.templates_dir)
+        self.base = PromptRenderer(args.templates_dir, layout=args.prompt_layout)
         self.groups = pseudo_database_groups(data, args)
         self.group_of = {d: i for i, (_, members) in enumerate(self.groups) for d in members}
         self._own: dict[str, SchemaContext] = {}

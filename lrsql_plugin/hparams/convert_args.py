@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lrsql_plugin.prompts.layout import PROMPT_LAYOUTS, SLICE_FIRST
+
 FORMATS = ("alpaca", "sharegpt")
 
 
@@ -58,6 +60,12 @@ class ConvertArguments:
         metadata={"help": "Room kept for the answer in an SQL prompt: SQL prompts are bounded by cutoff_len minus this.",
                   "min": 0},
     )
+    prompt_layout: str = field(
+        default=SLICE_FIRST,
+        metadata={"help": "Schema-link slice prompts: slice-first (schema, then question: the prompts of one slice share "
+                  "a prefix that inference prefills once) or question-first (the layout of earlier versions). "
+                  "Full-schema baselines are always question-first.", "choices": PROMPT_LAYOUTS},
+    )
     format: str = field(default="alpaca", metadata={"help": "LLaMA-Factory dataset format.", "choices": FORMATS})
     cutoff_len: int = field(
         default=2048, metadata={"help": "LLaMA-Factory cutoff_len; samples longer than this are reported."}
@@ -101,6 +109,8 @@ class ConvertArguments:
             raise ValueError("give merge (pseudo-databases of N) or merge_dbs (one listed set), not both")
         if self.none_per_question is not None and self.none_per_question < 0:
             raise ValueError("none_per_question must not be negative")
+        if self.prompt_layout not in PROMPT_LAYOUTS:
+            raise ValueError(f"prompt_layout must be one of {', '.join(PROMPT_LAYOUTS)}, got {self.prompt_layout!r}")
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.cutoff_len < 1:

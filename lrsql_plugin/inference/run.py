@@ -51,6 +51,7 @@ def slicing_arguments(args: InferenceArguments) -> ConvertArguments:
         templates_dir=args.templates_dir,
         tokenizer=args.tokenizer,
         descriptions=args.descriptions,
+        prompt_layout=args.prompt_layout,
         **extra,
     )
 
@@ -73,7 +74,7 @@ def engine_from_arguments(args: InferenceArguments) -> GenerationEngine:
         adapters = {SCHEMA_LINK: args.schema_link_adapter, **adapters}
     kwargs: dict[str, object] = {"dtype": args.dtype}
     if args.engine == "hf":
-        kwargs.update(batch_size=args.batch_size, batch_tokens=args.batch_tokens)
+        kwargs.update(batch_size=args.batch_size, batch_tokens=args.batch_tokens, share_prefix=args.share_prefix)
     return build_engine(args.engine, base=args.base, adapters=adapters, template=args.template, **kwargs)
 
 
@@ -108,7 +109,7 @@ class InferenceSetup:
         self.data, self.args = data, args
         self.conv = slicing_arguments(args)
         self.counter = load_token_counter(self.conv.tokenizer)
-        self.base = PromptRenderer(self.conv.templates_dir)
+        self.base = PromptRenderer(self.conv.templates_dir, layout=self.conv.prompt_layout)
         self.contexts: dict[str, SchemaContext] = {}
         self.spaces = merged_link_spaces(data, args, self.conv, self.counter, self.base)
         self.dropped: dict[int, list[str]] = {}  # merged mode: question index -> linked tables of other members

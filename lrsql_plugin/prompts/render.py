@@ -17,6 +17,7 @@ import jinja2
 import yaml
 
 from lrsql_plugin.prompts.identifiers import quote_identifier, quote_literal
+from lrsql_plugin.prompts.layout import PROMPT_LAYOUTS, SLICE_FIRST
 from lrsql_plugin.resources import resource_dir
 from lrsql_plugin.schema.model import ForeignKey, Table
 
@@ -45,7 +46,11 @@ class PromptRenderer:
         samples: dict[str, dict[str, list]] | None = None,
         show_descriptions: bool = True,
         description_tokens: int | None = None,
+        layout: str = SLICE_FIRST,
     ) -> None:
+        if layout not in PROMPT_LAYOUTS:
+            raise ValueError(f"prompt layout must be one of {', '.join(PROMPT_LAYOUTS)}, got {layout!r}")
+        self.layout = layout  # where a slice prompt puts the schema (lrsql_plugin.prompts.layout)
         loaders: list[jinja2.BaseLoader] = []
         if templates_dir is not None:
             loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
@@ -124,11 +129,18 @@ class PromptRenderer:
         part: int | None = None,
         parts: int | None = None,
     ) -> Prompt:
-        """Prompt for one slice (``part``/``parts`` 1-based) or, without them, the full schema."""
+        """Prompt for one slice (``part``/``parts`` 1-based) or, without them, the full schema.
+
+        Slice prompts follow ``layout``: slice-first puts the schema in the alpaca ``instruction``
+        and the question block in ``input`` (the user turn is then schema, line break, question);
+        question-first does the reverse.  The full-schema baseline is always question-first.
+        """
         instruction = self._link.render(
             question=question, evidence=evidence, memory=memory or [], part=part, parts=parts,
             none_marker=NONE_MARKER,
         ).strip()
+        if parts and self.layout == SLICE_FIRST:
+            return Prompt(self.system["schema_link"], self.schema(tables), instruction)
         return Prompt(self.system["schema_link"], instruction, self.schema(tables))
 
     def sql_generation(self, question: str, tables: list[Table], evidence: str = "") -> Prompt:

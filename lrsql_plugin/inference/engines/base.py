@@ -41,3 +41,43 @@ def plan_batches(lengths: Sequence[int], max_rows: int, max_tokens: int, max_new
                 continue
         batches.append([i])
     return batches
+
+
+def prefix_order(encoded: Sequence[Sequence[int]]) -> list[int]:
+    """Input positions of ``encoded`` (token ids) in lexicographic order of their ids: prompts that share
+    a prefix (the slice-first prompts of one slice) come out next to each other (ties in input order)."""
+    return sorted(range(len(encoded)), key=lambda i: (list(encoded[i]), i))
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def shared_prefix_groups(encoded: Sequence[Sequence[int]], min_tokens: int) -> list[tuple[int, list[int]]]:
+    """Prompts grouped by a shared token prefix of at least ``min_tokens``, as ``(prefix length, input
+    positions)``; every prompt is in exactly one group, a prompt sharing no such prefix in a group of one
+    (prefix length 0).
+
+    Prompts are taken in ``prefix_order`` and a group grows while the prefix common to all its members
+    stays at least ``min_tokens`` long.  The prefix always leaves each member at least one token of its
+    own, so a continuation from the prefix's cache has input for every row.
+    """
+    groups: list[tuple[int, list[int]]] = []
+    members: list[int] = []
+    shared = 0
+    for i in prefix_order(encoded):
+        if members:
+            common = min(shared, common_prefix_length(encoded[members[-1]], encoded[i]), len(encoded[i]) - 1)
+            if common >= min_tokens:
+                members.append(i)
+                shared = common
+                continue
+            groups.append((shared if len(members) > 1 else 0, members))
+        members, shared = [i], len(encoded[i]) - 1
+    if members:
+        groups.append((shared if len(members) > 1 else 0, members))
+    return groups

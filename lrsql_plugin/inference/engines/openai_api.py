@@ -18,6 +18,12 @@ each prompt is rendered and encoded here and sent as token ids to ``/v1/completi
 it), with the template's stop token ids.  A server without that endpoint (``llamafactory-cli api``
 answers 404) is asked through ``/v1/chat/completions`` instead, and a warning says once that the
 server's chat template applies; so it is without an ``encoder``.
+
+Requests of one call are sent in ``prefix_order`` (by token ids, or by prompt text without an
+``encoder``): the slice-first prompts of one slice arrive together, so a server with prefix caching
+(``vllm serve --enable-prefix-caching``, vLLM's default) computes each slice's schema about once —
+at most ``concurrency`` times, by the first requests of the slice running side by side — and every
+later prompt of that slice prefills only its question, evidence and memory.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lrsql_plugin.errors import LrsqlError
+from lrsql_plugin.inference.engines.base import prefix_order
 from lrsql_plugin.prompts.render import Prompt
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -110,9 +117,16 @@ class OpenAIEngine:
         ids: list[list[int] | None] = [None] * len(prompts)
         if self.encoder is not None:  # as the hf engine encodes (and cuts, with the manifest's cutoff_len)
             ids = [self.encoder.encode(p, max_new_tokens, adapter) for p in prompts]
+        # prompts sharing a prefix (one slice's schema) are sent together: a prefix-caching server reuses it
+        order = prefix_order(ids) if self.encoder is not None else sorted(
+            range(len(prompts)), key=lambda i: (prompts[i].system, prompts[i].user, i))
         pool = ThreadPoolExecutor(self.concurrency)
         try:
-            return list(pool.map(lambda pi: self._complete(url, model, *pi, max_new_tokens), zip(prompts, ids)))
+            answers = list(pool.map(lambda i: self._complete(url, model, prompts[i], ids[i], max_new_tokens), order))
+            out = [""] * len(prompts)
+            for i, answer in zip(order, answers):
+                out[i] = answer
+            return out
         finally:  # on a failure (or Ctrl-C) the requests not yet started are dropped, not retried
             pool.shutdown(wait=True, cancel_futures=True)
 

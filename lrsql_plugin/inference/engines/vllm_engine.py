@@ -2,8 +2,11 @@
 
 Prompts are passed as token ids from ``PromptEncoder``, so they equal the training prompts.  Each
 ``generate`` call hands vLLM every prompt of a stage at once (its scheduler batches them), and
-prefix caching is on: the slices of one question share their prompt up to the question (system
-prompt, instruction, question), so later slices reuse its KV cache.
+prefix caching is on.  A call's prompts are handed over in ``prefix_order`` (by token ids): with the
+slice-first layout the prompts of one slice share the system prompt and the slice's schema and
+arrive together, so the schema of each slice is prefilled about once per wave and every other
+prompt of the slice computes only its question, evidence and memory.  (Question-first prompts share
+only the system prompt.)
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lrsql_plugin.errors import LrsqlError
+from lrsql_plugin.inference.engines.base import prefix_order
 from lrsql_plugin.inference.engines.encoding import PromptEncoder
 from lrsql_plugin.prompts.render import Prompt
 
@@ -42,9 +46,14 @@ class VLLMEngine:
         from vllm import SamplingParams
 
         params = SamplingParams(temperature=0, max_tokens=max_new_tokens, stop_token_ids=self.encoder.stop_token_ids)
-        inputs = [{"prompt_token_ids": self.encoder.encode(p, max_new_tokens, adapter)} for p in prompts]
+        ids = [self.encoder.encode(p, max_new_tokens, adapter) for p in prompts]
+        order = prefix_order(ids)  # prompts of one slice together: prefix caching computes its schema once
+        inputs = [{"prompt_token_ids": ids[i]} for i in order]
         outputs = self.llm.generate(inputs, params, lora_request=self.requests.get(adapter), use_tqdm=False)
-        return [o.outputs[0].text for o in outputs]
+        out = [""] * len(prompts)
+        for i, o in zip(order, outputs):
+            out[i] = o.outputs[0].text
+        return out
 
     def close(self) -> None:
         self.llm = None
