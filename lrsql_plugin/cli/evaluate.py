@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import click
 
 from lrsql_plugin.cli.guards import check_output_dir, guarded_command, remove_outputs
+from lrsql_plugin.cli.options import dataclass_options, values_given
 from lrsql_plugin.errors import InputError
 from lrsql_plugin.evaluation.coverage import Coverage, add_evaluation
 from lrsql_plugin.evaluation.evaluate import EvalResult, evaluate
@@ -33,13 +34,8 @@ from lrsql_plugin.evaluation.report import (
     summary_table,
     write_report,
 )
-from lrsql_plugin.hparams.eval_args import (
-    DEFAULT_MAX_ROWS,
-    ETYPES,
-    GOLD_ERROR_LIMIT,
-    SEMANTICS,
-    EvalArguments,
-)
+from lrsql_plugin.hparams.eval_args import GOLD_ERROR_LIMIT, EvalArguments
+from lrsql_plugin.hparams.infer_args import InferenceArguments
 from lrsql_plugin.schema.model import Database
 from lrsql_plugin.sources.spider_tables import load_tables_json
 
@@ -176,13 +172,17 @@ _PATH = click.Path(path_type=Path)
 EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
 
 
+# InferenceArguments field -> click parameter name of lrsql-eval, where they differ.
+_PARAM_NAMES = {"tokenizer": "slice_tokenizer", "gold_tables": "use_gold_tables"}
+
+
+# Every setting is an option generated from its EvalArguments / InferenceArguments field (declared
+# there once: flag, default, help); the options declared here say where the data are.
 @click.command(cls=guarded_command("lrsql-eval"), context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--gold", type=_PATH, help="Gold file: 'SQL<TAB>db_id' per line, or a Spider/BIRD dev.json.")
 @click.option("--pred", type=_PATH, help="Predictions: one SQL per line, or BIRD's prediction JSON.")
 @click.option("--db", type=_PATH, help="Database folder holding <db_id>/*.sqlite.")
 @click.option("--table", type=_PATH, help="tables.json; db_ids not in it are rejected.")
-@click.option("--etype", type=click.Choice(ETYPES), default="exec", show_default=True,
-              help="exec: execution accuracy (EX); match: exact-set match (EM, needs --table); all: both.")
 @click.option("--out", type=_PATH, help="Output folder for metrics.json, per_example.jsonl, report.md and the chart.")
 @click.option("--jsonl", type=_PATH, help="Our JSONL: {db_id, question, gold, prediction, predicted_tables?, gold_tables?}.")
 @click.option("--spider-dir", type=_PATH, help="Spider folder: database/, tables.json and dev.json as defaults.")
@@ -194,85 +194,29 @@ EXIT_GOLD_ERRORS = 3  # too many gold queries fail (see --allow-gold-errors)
 @click.option("--ddl-dir", type=_PATH, help="Inference on an `lrsql-convert ddl` conversion: folder of <db_id>.sql "
               "schema dumps; questions from --questions; SQL is predicted, not executed.")
 @click.option("--dialect", help="--ddl-dir: SQL dialect of the dumps (default: the conversion's).")
-@click.option("--semantics", type=click.Choice(SEMANTICS), help="EX semantics (default spider, bird with --bird-dir).")
-@click.option("--keep-distinct", "--keep_distinct", "keep_distinct", is_flag=True,
-              help="Spider semantics: do not remove DISTINCT from the queries.")
-@click.option("--plug-value", "--plug_value", "plug_value", is_flag=True,
-              help="EX: try the gold's values in the prediction's value slots (the official --plug_value).")
-@click.option("--progress_bar_for_each_datapoint", "progress_each", is_flag=True,
-              help="Accepted for the official command line: shows the progress bar.")
-@click.option("--allow-gold-errors", is_flag=True,
-              help=f"Do not exit with code 3 when more than {GOLD_ERROR_LIMIT:.0%} of the gold queries fail.")
-@click.option("--skip-missing-db", is_flag=True,
-              help="Score only the questions whose database exists; the others are counted and listed.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per query before it is stopped.")
-@click.option("--workers", type=int, help="Parallel workers [default: min(4, CPUs)].")
-@click.option("--max-rows", type=int, default=DEFAULT_MAX_ROWS, show_default=True,
-              help="Rows fetched per query at most.")
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
-@click.option("--base", help="Inference: base model the adapters were trained on (path or name).")
-@click.option("--schema-link-adapter", type=_PATH, help="Inference: LoRA adapter of the schema-link model.")
-@click.option("--sql-adapter", type=_PATH, help="Inference: LoRA adapter of the SQL-generation model.")
-@click.option("--template", help="Inference: LLaMA-Factory chat template of training (the recipe's `template:`); "
-              "read from the adapters' training_args.yaml when there, required otherwise.")
-@click.option("--engine", type=click.Choice(["hf", "openai", "vllm"]), default="hf", show_default=True,
-              help="Inference engine: transformers+peft, an OpenAI-compatible server, or in-process vLLM.")
-@click.option("--api-base", help="openai engine: base URL (ending in /v1) serving the adapters as models "
-              "'schema_link' and 'sql_generation'.")
-@click.option("--sql-api-base", help="openai engine: a separate server for the SQL adapter (llamafactory-cli api serves one adapter).")
-@click.option("--concurrency", type=int, default=8, show_default=True, help="openai engine: concurrent requests.")
-@click.option("--batch-size", type=int, default=16, show_default=True,
-              help="Inference (hf): most prompts per generate call; prompts are sorted by length (1 = sequential).")
-@click.option("--batch-tokens", type=int, default=0, show_default=True,
-              help="Inference (hf): most padded tokens (prompt + new) per generate call; 0 = auto (CPU 16384, GPU 131072).")
-@click.option("--chunk-size", type=int, default=256, show_default=True,
-              help="Inference: questions scheduled together; results are appended (and resumable) per chunk.")
-@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default="auto", show_default=True,
-              help="Inference (hf, vllm): model dtype; auto keeps the checkpoint's.")
-@click.option("--limit", type=int, help="Inference: only the first N questions.")
-@click.option("--gold-tables", "use_gold_tables", is_flag=True,
-              help="Inference: skip linking, give the SQL model the gold tables (the EX upper bound).")
 @click.option("--split", type=click.Choice(["train", "dev"]), default="dev", show_default=True,
               help="Inference: which split of --spider-dir / --bird-dir to predict.")
 @click.option("--questions", type=_PATH, help="Inference: question file instead of the split's (e.g. Spider-DK.json).")
-@click.option("--tables-per-slice", type=int, default=5, show_default=True,
-              help="Inference: slice size; must equal the conversion's (first) --tables-per-slice (0 = tokens only).")
-@click.option("--tokens-per-slice", type=int, help="Inference: must equal the conversion's --tokens-per-slice.")
-@click.option("--tokenizer", "slice_tokenizer", help="Inference: must equal the conversion's --tokenizer (token budgets).")
-@click.option("--sample-values", type=int, default=0, show_default=True, help="Inference: must equal the conversion's.")
-@click.option("--templates-dir", type=_PATH, help="Inference: must equal the conversion's --templates-dir.")
-@click.option("--link-max-new-tokens", type=int, default=64, show_default=True)
-@click.option("--sql-max-new-tokens", type=int, default=256, show_default=True)
-@click.option("--no-descriptions", "descriptions", is_flag=True, flag_value=False, default=True,
-              help="Inference: leave BIRD column descriptions out (as lrsql-convert --no-descriptions).")
-@click.option("--dataset", type=_PATH, help="Inference: the conversion folder (lrsql-convert --out); slicing, templates, "
-              "tokenizer and pseudo-databases come from its manifest.json, so the prompts are the training prompts.")
-@click.option("--link-only", is_flag=True,
-              help="Inference: run the schema-link stage only and report linking metrics (no SQL adapter, no databases).")
-@click.option("--linker", type=click.Choice(["model", "bm25"]), default="model", show_default=True,
-              help="--link-only: the schema-link model, or the BM25 baseline (the top-K tables of a lexical ranking; no model).")
-@click.option("--top-k", type=int, default=10, show_default=True, help="--linker bm25: tables linked per question.")
-@click.option("--full-schema-link", is_flag=True,
-              help="Inference: the schema-link adapter is the full-schema baseline (one whole-schema prompt per question).")
-@click.option("--resume", is_flag=True, help="Inference: continue an interrupted run in --out without redoing work.")
+@dataclass_options(EvalArguments)
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+@click.option("--progress_bar_for_each_datapoint", "progress_each", is_flag=True,
+              help="Accepted for the official command line: shows the progress bar.")
+@dataclass_options(InferenceArguments, params=_PARAM_NAMES)
 @click.option("--overwrite", is_flag=True, help="Replace the files of an earlier run in --out (refused otherwise).")
 def main(
-    gold: Path | None, pred: Path | None, db: Path | None, table: Path | None, etype: str, out: Path | None,
-    jsonl: Path | None, spider_dir: Path | None, bird_dir: Path | None, semantics: str | None,
-    keep_distinct: bool, timeout: float, workers: int | None, max_rows: int, progress: bool, plug_value: bool,
-    progress_each: bool, allow_gold_errors: bool, skip_missing_db: bool, **inference: object,
+    gold: Path | None, pred: Path | None, db: Path | None, table: Path | None, out: Path | None,
+    jsonl: Path | None, spider_dir: Path | None, bird_dir: Path | None, progress: bool, progress_each: bool,
+    **inference: object,
 ) -> None:
     """Execution accuracy (EX) of SQL predictions, with hardness buckets and safe, time-limited execution.
 
     With --base (hf, vllm) or --api-base (openai) it first runs LR-SQL's two-stage inference on the
     questions of --spider-dir / --bird-dir and writes predictions.jsonl, timings.jsonl and pred.sql.
     """
+    evaluation = {f.name: inference.pop(f.name) for f in fields(EvalArguments)}
+    evaluation["semantics"] = evaluation["semantics"] or ("bird" if bird_dir else "spider")
     try:
-        settings = EvalArguments(
-            semantics=semantics or ("bird" if bird_dir else "spider"), keep_distinct=keep_distinct, timeout=timeout,
-            max_rows=max_rows, etype=etype, plug_value=plug_value, skip_missing_db=skip_missing_db,
-            allow_gold_errors=allow_gold_errors, **({"workers": workers} if workers is not None else {}),
-        )
+        settings = EvalArguments(**values_given(EvalArguments, evaluation))
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     progress = progress or progress_each
@@ -296,7 +240,7 @@ def main(
         paths = resolve_paths(db, table, gold, spider_dir, bird_dir)
         items = load_items(paths, pred, jsonl)
         if settings.computes_em and paths.tables is None:
-            raise click.UsageError(f"--etype {etype} computes exact-set match, which needs the schemas: give --table (or --spider-dir)")
+            raise click.UsageError(f"--etype {settings.etype} computes exact-set match, which needs the schemas: give --table (or --spider-dir)")
         schemas = load_tables_json(paths.tables) if paths.tables else None
         evaluate_and_write(
             items, paths.db_root, settings, out, schemas=schemas, tables_file=paths.tables, flags=flags, progress=progress,
@@ -324,22 +268,16 @@ def run_inference_then_evaluate(
     (schema dumps, Spider 2.0) the SQL is predicted and not executed.  Every record read is accounted
     for (``lrsql_plugin.evaluation.coverage``): predicted or not, scored or not, by reason."""
     from lrsql_plugin.errors import LrsqlError
-    from lrsql_plugin.hparams.infer_args import InferenceArguments
 
     spider2_dir = opts["spider2_dir"]
     if out is None:
         raise click.UsageError("inference needs --out (predictions are written there as they complete)")
     locations = source_locations(spider_dir, bird_dir, opts)
-    keys = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base",
-            "concurrency", "batch_size", "batch_tokens", "chunk_size", "dtype", "limit", "tables_per_slice",
-            "tokens_per_slice", "sample_values", "templates_dir", "descriptions", "dataset", "link_only",
-            "full_schema_link", "linker", "top_k", "link_max_new_tokens", "sql_max_new_tokens", "resume")
-    given = {k: str(opts[k]) if isinstance(opts[k], Path) else opts[k] for k in keys}
-    given["tokenizer"] = opts["slice_tokenizer"]
+    given = {k: str(v) if isinstance(v, Path) else v for k, v in values_given(InferenceArguments, opts, _PARAM_NAMES).items()}
     try:
         explicit = explicit_parameters()
         given = settings_from_dataset_and_adapters(given, explicit)
-        args = InferenceArguments(**given, gold_tables=bool(opts["use_gold_tables"]))
+        args = InferenceArguments(**given)
         flags = {**flags, **{k: v for k, v in asdict(args).items() if v is not None}}  # the settings in effect
     except InputError as e:
         click.echo(f"lrsql-eval: error: {e}", err=True)
@@ -536,10 +474,6 @@ def explicit_parameters() -> set[str]:
     """Names of the parameters given on the command line (not defaults)."""
     ctx = click.get_current_context()
     return {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-
-
-# InferenceArguments field -> click parameter name, where they differ.
-_PARAM_NAMES = {"tokenizer": "slice_tokenizer"}
 
 
 def settings_from_dataset_and_adapters(given: dict[str, object], explicit: set[str]) -> dict[str, object]:

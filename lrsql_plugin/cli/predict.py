@@ -18,36 +18,33 @@ from pathlib import Path
 import click
 
 from lrsql_plugin.cli.guards import guarded_command
+from lrsql_plugin.cli.options import dataclass_options
 from lrsql_plugin.errors import LrsqlError
+from lrsql_plugin.hparams.infer_args import InferenceArguments
 
 _PATH = click.Path(path_type=Path)
 
 
+# The model and slicing settings are options generated from their InferenceArguments fields (declared
+# there once); one left out is the conversion's (--dataset), the adapters' record or the field's default.
+MODEL_SETTINGS = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base", "dtype",
+                  "tables_per_slice", "tokens_per_slice", "tokenizer", "link_max_new_tokens", "sql_max_new_tokens")
+
+
 @click.command(cls=guarded_command("lrsql-predict"), context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dataset", type=_PATH, help="Conversion folder (lrsql-convert --out): the slicing and prompts of training.")
+@dataclass_options(InferenceArguments, only=("dataset",))
 @click.option("--db-dir", required=True, type=_PATH, help="Folder of <db_id>.sqlite or <db_id>/<db_id>.sqlite files.")
 @click.option("--db-id", required=True, help="The database the questions are about.")
 @click.option("--question", help="The question; without it, one question per line of standard input until EOF.")
 @click.option("--evidence", default="", help="Hint text given with every question (BIRD's evidence).")
 @click.option("--execute", is_flag=True, help="Run the SQL read-only (the evaluator's guards, --timeout) and print the first rows.")
 @click.option("--verbose", "-v", is_flag=True, help="Print each slice's tables and what was linked in it.")
-@click.option("--base", help="Base model the adapters were trained on (default: the adapters' record of it).")
-@click.option("--schema-link-adapter", type=_PATH, help="LoRA adapter of the schema-link model.")
-@click.option("--sql-adapter", type=_PATH, help="LoRA adapter of the SQL-generation model.")
-@click.option("--template", help="LLaMA-Factory chat template of training (default: the adapters' record of it).")
-@click.option("--engine", type=click.Choice(["hf", "openai", "vllm"]), default="hf", show_default=True)
-@click.option("--api-base", help="openai engine: base URL (ending in /v1) serving 'schema_link' and 'sql_generation'.")
-@click.option("--sql-api-base", help="openai engine: a separate server for the SQL adapter.")
-@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default="auto", show_default=True)
-@click.option("--tables-per-slice", type=int, help="Without --dataset: the conversion's slice size.")
-@click.option("--tokens-per-slice", type=int, help="Without --dataset: the conversion's --tokens-per-slice.")
-@click.option("--tokenizer", help="Without --dataset: the conversion's --tokenizer.")
-@click.option("--link-max-new-tokens", type=int, default=64, show_default=True, help="Generation budget of a schema-link answer.")
-@click.option("--sql-max-new-tokens", type=int, default=256, show_default=True, help="Generation budget of an SQL answer.")
+# without --dataset the slicing must be given: no default slice size
+@dataclass_options(InferenceArguments, only=MODEL_SETTINGS, defaults={"tables_per_slice": None})
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="--execute: seconds before the query is stopped.")
 @click.option("--rows", "max_rows", type=int, default=20, show_default=True, help="--execute: rows printed at most.")
 def main(
-    dataset: Path | None, db_dir: Path, db_id: str, question: str | None, evidence: str, execute: bool, verbose: bool,
+    dataset: str | None, db_dir: Path, db_id: str, question: str | None, evidence: str, execute: bool, verbose: bool,
     timeout: float, max_rows: int, **model: object,
 ) -> None:
     """Predict the SQL of one question (or of each line of standard input) on your own SQLite database."""

@@ -17,18 +17,23 @@ class EvalArguments:
         default="spider",
         metadata={
             "help": "EX semantics: 'spider' (multiset of rows up to a column permutation, order only with "
-            "ORDER BY in the gold, DISTINCT removed) or 'bird' (set of rows, column order matters)."
+            "ORDER BY in the gold, DISTINCT removed) or 'bird' (set of rows, column order matters).",
+            "choices": SEMANTICS,
+            "default_text": "spider; bird with --bird-dir",
         },
     )
     keep_distinct: bool = field(
-        default=False, metadata={"help": "Spider semantics: keep DISTINCT instead of removing it from both queries."}
+        default=False,
+        metadata={"help": "Spider semantics: keep DISTINCT instead of removing it from both queries.",
+                  "aliases": ("--keep_distinct",)},
     )
     timeout: float = field(
         default=30.0, metadata={"help": "Seconds one query may run before it is interrupted (scored 0 as timeout)."}
     )
     workers: int = field(
         default_factory=lambda: min(4, os.cpu_count() or 1),
-        metadata={"help": "Parallel worker threads, each with its own read-only connections."},
+        metadata={"help": "Parallel worker threads, each with its own read-only connections.",
+                  "default_text": "min(4, CPUs)"},
     )
     max_rows: int = field(
         default=DEFAULT_MAX_ROWS,
@@ -37,13 +42,15 @@ class EvalArguments:
 
     etype: str = field(
         default="exec",
-        metadata={"help": "What is computed: 'exec' (EX), 'match' (exact-set match, EM) or 'all' (both), "
-                  "as the official script's --etype."},
+        metadata={"help": "What is computed: 'exec' (EX), 'match' (exact-set match, EM; needs the schemas: --table "
+                  "or --spider-dir) or 'all' (both), as the official script's --etype.",
+                  "choices": ETYPES},
     )
     plug_value: bool = field(
         default=False,
         metadata={"help": "EX: plug the gold query's values into the prediction's value slots (every assignment "
-                  "tried; a match on any counts), as the official --plug_value."},
+                  "tried; a match on any counts), as the official --plug_value.",
+                  "aliases": ("--plug_value",)},
     )
     skip_missing_db: bool = field(
         default=False,

@@ -32,6 +32,17 @@ class Prompt:
     system: str
     instruction: str
     input: str
+    schema_first: bool = False  # slice-first layout: the schema is the instruction, the question block the input
+
+    @property
+    def schema(self) -> str:
+        """The schema DDL of the prompt, wherever the layout put it."""
+        return self.instruction if self.schema_first else self.input
+
+    @property
+    def request(self) -> str:
+        """The question block (question, evidence, memory, what to answer), wherever the layout put it."""
+        return self.input if self.schema_first else self.instruction
 
     @property
     def user(self) -> str:
@@ -140,7 +151,7 @@ class PromptRenderer:
             none_marker=NONE_MARKER,
         ).strip()
         if parts and self.layout == SLICE_FIRST:
-            return Prompt(self.system["schema_link"], self.schema(tables), instruction)
+            return Prompt(self.system["schema_link"], self.schema(tables), instruction, schema_first=True)
         return Prompt(self.system["schema_link"], instruction, self.schema(tables))
 
     def sql_generation(self, question: str, tables: list[Table], evidence: str = "") -> Prompt:

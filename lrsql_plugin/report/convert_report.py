@@ -52,6 +52,7 @@ def build_convert_report(
         "skipped_records": [{"file": s.file, "record": s.record, "reason": s.reason} for s in skipped[:MAX_LISTED_SKIPS]],
         "token_count": counter.description,
         "cutoff_len": args.cutoff_len,
+        "prompt_layout": args.prompt_layout,
         "kinds": kinds,
         "schema_link_vs_full_schema": {
             "max_reduction": _reduction(sl["max"], full["max"]),
@@ -182,6 +183,7 @@ def format_convert_markdown(report: dict) -> str:
         f"{report['skipped']} skipped",
         f"- token counts: {report['token_count']}",
         f"- cutoff_len: {report['cutoff_len']}",
+        f"- schema-link slice prompts: {report.get('prompt_layout', 'question-first')} (full-schema prompts: question-first)",
         "",
         "| dataset | samples | prompt p50 | prompt p95 | prompt max | total max | over cutoff |",
         "|---|---|---|---|---|---|---|",

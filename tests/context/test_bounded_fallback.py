@@ -102,7 +102,7 @@ def test_linked_tables_record_no_fallback(counter):
     class LinksPenguins(NothingLinked):
         def generate(self, prompts, adapter, max_new_tokens):
             if adapter == SCHEMA_LINK:
-                return ["penguin_sightings" if "penguin_sightings" in p.input else "None" for p in prompts]
+                return ["penguin_sightings" if "penguin_sightings" in p.schema else "None" for p in prompts]
             return super().generate(prompts, adapter, max_new_tokens)
 
     engine = LinksPenguins()

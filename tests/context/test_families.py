@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from lrsql_plugin.cli.convert import main as convert_main
 from lrsql_plugin.context.families import fold_families
 from lrsql_plugin.schema.model import Column, Database, Table
+from tests.fixtures.prompt_rows import schema_part
 
 
 def daily(name: str, extra: int = 0) -> Table:
@@ -68,8 +69,8 @@ def test_conversion_renders_a_family_once_and_reports_the_fold(tmp_path):
     link = json.loads((tmp_path / "folded" / "schema_link.json").read_text())
     assert len(link) == 1  # one slice: the family entry and pages
     assert link[0]["output"] == '"hits_*"' or link[0]["output"] == "hits_*"
-    assert "-- 30 tables with these columns: hits_20240101 ... hits_20240130" in link[0]["input"]
-    assert link[0]["input"].count("CREATE TABLE") == 2
+    assert "-- 30 tables with these columns: hits_20240101 ... hits_20240130" in schema_part(link[0])
+    assert schema_part(link[0]).count("CREATE TABLE") == 2
     question = json.loads((tmp_path / "folded" / "questions.jsonl").read_text())
     assert question["gold_tables"] == ["hits_20240105"] and question["link_gold_folded"] == ["hits_*"]
     stats = json.loads((tmp_path / "folded" / "stats.json").read_text())
@@ -79,4 +80,4 @@ def test_conversion_renders_a_family_once_and_reports_the_fold(tmp_path):
     res = run(tmp_path / "apart", "--no-fold-families")
     assert res.exit_code == 0, res.output
     link = json.loads((tmp_path / "apart" / "schema_link.json").read_text())
-    assert len({s["input"] for s in link}) == 16  # 31 tables, 2 per slice
+    assert len({schema_part(s) for s in link}) == 16  # 31 tables, 2 per slice

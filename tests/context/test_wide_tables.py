@@ -25,6 +25,7 @@ from lrsql_plugin.schema.model import Column, Database, ForeignKey, Table
 from lrsql_plugin.slicing import slice_database
 from lrsql_plugin.sources.sqlite_folder import introspect_sqlite
 from lrsql_plugin.tokens import approx_token_count, load_token_counter
+from tests.fixtures.prompt_rows import schema_part
 
 BUDGET = 300
 READ = ["c010", "c011", "c250", "c251"]  # the 4 columns the question reads
@@ -65,15 +66,15 @@ def test_no_slice_exceeds_the_budget_and_the_gold_part_is_marked(tmp_path, wide_
     assert res.exit_code == 0, res.output
     link = json.loads((out / "schema_link.json").read_text())
     assert link, "schema-link samples written"
-    assert max(approx_token_count(s["input"]) for s in link) <= BUDGET
-    parts = [s for s in link if "of table measurements" in s["input"]]
-    assert len({s["input"] for s in parts}) >= 3  # 300 columns do not fit in one slice of 300 tokens
+    assert max(approx_token_count(schema_part(s)) for s in link) <= BUDGET
+    parts = [s for s in link if "of table measurements" in schema_part(s)]
+    assert len({schema_part(s) for s in parts}) >= 3  # 300 columns do not fit in one slice of 300 tokens
     for s in parts:  # every part repeats the name and the keys and says which part it is
-        assert 'CREATE TABLE measurements (' in s["input"]
-        assert "id integer PRIMARY KEY" in s["input"] and "station_id integer REFERENCES stations(id)" in s["input"]
-        assert re.search(r"-- part \d+ of \d+ of table measurements", s["input"])
-    gold = {s["input"] for s in parts if s["output"] == "measurements"}
-    holding = {s["input"] for s in parts if any(re.search(rf"\b{c}\b", s["input"]) for c in READ)}
+        assert 'CREATE TABLE measurements (' in schema_part(s)
+        assert "id integer PRIMARY KEY" in schema_part(s) and "station_id integer REFERENCES stations(id)" in schema_part(s)
+        assert re.search(r"-- part \d+ of \d+ of table measurements", schema_part(s))
+    gold = {schema_part(s) for s in parts if s["output"] == "measurements"}
+    holding = {schema_part(s) for s in parts if any(re.search(rf"\b{c}\b", schema_part(s)) for c in READ)}
     assert gold == holding and len(gold) == 2  # c010/c011 sit in the first part, c250/c251 in a later one
     stats = json.loads((out / "stats.json").read_text())
     layout = stats["layout"]
@@ -134,9 +135,9 @@ class ColumnReader:
         out = []
         for p in prompts:
             if adapter == SCHEMA_LINK:
-                question = p.instruction.splitlines()[0]
-                names = re.findall(r"CREATE TABLE (\w+)", p.input)
-                cols = set(re.findall(r"^  (\w+) ", p.input, re.M)) - {"id", "station_id"}
+                question = p.request.splitlines()[0]
+                names = re.findall(r"CREATE TABLE (\w+)", p.schema)
+                cols = set(re.findall(r"^  (\w+) ", p.schema, re.M)) - {"id", "station_id"}
                 hit = any(re.search(rf"\b{c}\b", question) for c in cols)
                 out.append(names[0] if hit else "None")
             else:

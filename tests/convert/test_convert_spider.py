@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.convert.conftest import REPO, run_convert
+from tests.fixtures.prompt_rows import request_part
 
 KINDS = ("schema_link", "sql_generation", "full_schema_link", "full_schema_sql")
 
@@ -72,7 +73,7 @@ def test_gold_tables_partition_over_slices_and_targets_union_to_gold(spider_dev_
         n = len(slices) + (len(slices) - first_hit - 1)
         targets = set()
         for s in samples[pos : pos + n]:
-            assert s["instruction"].startswith("Question: " + q["question"])
+            assert request_part(s).startswith("Question: " + q["question"])
             if s["output"] != "None":
                 targets |= set(s["output"].split(", "))
         pos += n

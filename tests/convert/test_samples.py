@@ -50,13 +50,30 @@ def test_union_of_targets_is_the_gold_set_and_targets_name_only_slice_tables():
     assert named == {"b", "c", "f"}
 
 
-def test_prompt_shows_the_slice_memory_and_question_before_schema():
+def test_slice_first_prompt_shows_the_slice_schema_then_question_memory_and_instruction():
     s = schema_link_samples(EX, ["a", "e"], DB, SLICING, R)[-1]
+    assert s.prompt.input.startswith("Question: Which a has the most e?") and s.prompt.request == s.prompt.input
+    assert "Tables already chosen from earlier parts of the schema: a" in s.prompt.input
+    assert "part 3 of 3" in s.prompt.input
+    assert s.prompt.instruction.startswith("CREATE TABLE e") and "CREATE TABLE a " not in s.prompt.instruction
+    assert s.prompt.schema == s.prompt.instruction
+    assert s.prompt.user.index("CREATE TABLE") < s.prompt.user.index("Question:")
+
+
+def test_question_first_prompt_shows_the_question_memory_and_instruction_before_the_schema():
+    s = schema_link_samples(EX, ["a", "e"], DB, SLICING, PromptRenderer(layout="question-first"))[-1]
     assert s.prompt.instruction.startswith("Question: Which a has the most e?")
     assert "Tables already chosen from earlier parts of the schema: a" in s.prompt.instruction
-    assert "part 3 of 3" in s.prompt.instruction
-    assert "CREATE TABLE e" in s.prompt.input and "CREATE TABLE a " not in s.prompt.input
+    assert "CREATE TABLE e" in s.prompt.input and s.prompt.schema == s.prompt.input
     assert s.prompt.user.index("Question:") < s.prompt.user.index("CREATE TABLE")
+
+
+def test_slices_of_one_position_share_their_schema_text_across_questions():
+    other = Example("toy", "How many b?", "SELECT count(*) FROM b")
+    a = schema_link_samples(EX, ["a", "e"], DB, SLICING, R)
+    b = schema_link_samples(other, ["b"], DB, SLICING, R)
+    assert a[0].prompt.user.split("Question:")[0] == b[0].prompt.user.split("Question:")[0]
+    assert a[0].prompt.user != b[0].prompt.user
 
 
 def test_noisy_memory_changes_memories_but_never_targets():
@@ -80,10 +97,10 @@ def test_baselines_see_the_full_schema():
     sql = full_schema_sql_sample(EX, ["a", "e"], DB, R)
     assert link.output == "a, e" and sql.output == EX.sql
     assert link.prompt.input.count("CREATE TABLE") == 6 == sql.prompt.input.count("CREATE TABLE")
-    assert "part" not in link.prompt.instruction
+    assert "part" not in link.prompt.instruction and link.prompt.instruction.startswith("Question:")  # always question-first
 
 
 def test_evidence_goes_into_both_prompts():
     ex = Example("toy", "q?", "SELECT 1 FROM a", evidence="a means b")
-    assert "Evidence: a means b" in schema_link_samples(ex, ["a"], DB, SLICING, R)[0].prompt.instruction
+    assert "Evidence: a means b" in schema_link_samples(ex, ["a"], DB, SLICING, R)[0].prompt.request
     assert "Evidence: a means b" in sql_generation_sample(ex, ["a"], DB, R).prompt.instruction

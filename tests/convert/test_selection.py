@@ -51,7 +51,7 @@ def test_noise_trains_false_positives_before_the_first_gold_slice():
         earlier = {t for sl in SLICING.slices[: s.meta["slice"]] for t in sl}
         assert len(s.meta["memory"]) == 1 and set(s.meta["memory"]) <= earlier
         assert s.output == "None"  # the answer is still the slice's gold tables
-        assert f"Tables already chosen from earlier parts of the schema: {s.meta['memory'][0]}" in s.prompt.instruction
+        assert f"Tables already chosen from earlier parts of the schema: {s.meta['memory'][0]}" in s.prompt.request
 
 
 def test_noise_before_the_first_gold_slice_follows_the_probability():

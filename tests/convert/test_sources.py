@@ -11,6 +11,7 @@ from lrsql_plugin.sources.spider import load_spider
 from lrsql_plugin.sources.spider_tables import load_tables_json
 from lrsql_plugin.sources.sqlite_folder import introspect_sqlite, load_sqlite_folder
 from tests.convert.conftest import DEMO, run_convert
+from tests.fixtures.prompt_rows import request_part
 
 
 def fk_triples(db) -> set[tuple[str, str, str, str]]:
@@ -107,7 +108,7 @@ def test_bird_source_reads_evidence_difficulty_and_descriptions(tmp_path):
     assert result.exit_code == 0, result.output
     for kind in ("schema_link", "sql_generation"):
         rec = json.loads((tmp_path / f"out/{kind}.json").read_text())[0]
-        assert "Evidence: coop = cooperative" in rec["instruction"]
+        assert "Evidence: coop = cooperative" in request_part(rec)
     full = json.loads((tmp_path / "out/full_schema_sql.json").read_text())[0]["input"]
     assert "-- x: the grower's legal name" in full
     sqlite3.connect(":memory:").executescript(full)

@@ -28,7 +28,7 @@ WITH_DATABASES = ("new_concert_singer", "new_orchestra", "new_pets_1")
 
 
 def _question(prompt_text: str) -> str:
-    return re.match(r"Question: (.*)", prompt_text).group(1)
+    return re.search(r"^Question: (.*)", prompt_text, re.M).group(1)  # slice-first prompts start with the schema
 
 
 class Oracle:

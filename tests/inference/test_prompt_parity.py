@@ -11,6 +11,7 @@ from lrsql_plugin.convert import SchemaContext, database_renderer
 from lrsql_plugin.hparams.infer_args import InferenceArguments
 from lrsql_plugin.inference.engines.encoding import PromptEncoder
 from lrsql_plugin.inference.run import slicing_arguments
+from lrsql_plugin.manifest import apply_manifest, load_manifest
 from lrsql_plugin.prompts import PromptRenderer
 from lrsql_plugin.sources.spider import load_spider
 from lrsql_plugin.tokens import load_token_counter
@@ -51,23 +52,38 @@ def llamafactory_prompt_ids(model_dir, dataset_dir, dataset, template):
     return [ids for ids, _ in llamafactory_rows(model_dir, dataset_dir, dataset, template)]
 
 
-@pytest.mark.parametrize("template", [TINY_MODEL_TEMPLATE, "qwen"])
-def test_inference_prompt_ids_equal_training_prompt_ids(dk_dir, tiny_model_dir, tmp_path, template):
+@pytest.mark.parametrize(("template", "layout"), [
+    (TINY_MODEL_TEMPLATE, "slice-first"), ("qwen", "slice-first"), (TINY_MODEL_TEMPLATE, "question-first"),
+    (TINY_MODEL_TEMPLATE, "legacy"),
+])
+def test_inference_prompt_ids_equal_training_prompt_ids(dk_dir, tiny_model_dir, tmp_path, template, layout):
+    """Inference reads the layout from the conversion's manifest (``--dataset``); a manifest of a version
+    before layouts (``legacy``: question-first prompts, no ``prompt_layout`` recorded) keeps its own."""
     out = tmp_path / "data"
     r = run_convert("spider", "--spider-dir", dk_dir, "--questions", "Spider-DK.json", "--limit", "6",
-                    "--tables-per-slice", "2", "--out", out)
+                    "--tables-per-slice", "2", "--prompt-layout", "question-first" if layout == "legacy" else layout,
+                    "--out", out)
     assert r.exit_code == 0, r.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    if layout == "legacy":
+        del manifest["inference"]["prompt_layout"]
+        (out / "manifest.json").write_text(json.dumps(manifest))
+    first = json.loads((out / "schema_link.json").read_text())[0]
+    starts_with_schema = first["instruction"].startswith("CREATE TABLE")
+    assert starts_with_schema == (layout == "slice-first")
     train_link = llamafactory_prompt_ids(tiny_model_dir, out, "lrsql_schema_link", template)
     train_sql = llamafactory_prompt_ids(tiny_model_dir, out, "lrsql_sql_generation", template)
 
     # Rebuild the same prompts the way inference does: slicing and renderer from the inference settings.
-    args = InferenceArguments(base=str(tiny_model_dir), schema_link_adapter="x", sql_adapter="x", template=template,
-                              tables_per_slice=2)
+    given = {"base": str(tiny_model_dir), "schema_link_adapter": "x", "sql_adapter": "x", "template": template,
+             "dataset": str(out)}
+    args = InferenceArguments(**apply_manifest(load_manifest(out), given, explicit=set()))
     conv = slicing_arguments(args)
+    assert conv.prompt_layout == ("question-first" if layout == "legacy" else layout)
     data = load_spider(dk_dir, questions=["Spider-DK.json"])
     encoder = PromptEncoder(str(tiny_model_dir), template)
     counter = load_token_counter(None)
-    base = PromptRenderer()
+    base = PromptRenderer(layout=conv.prompt_layout)
     link_ids, sql_ids = [], []
     for ex in data.examples[:6]:
         db = data.databases[ex.db_id]

@@ -51,11 +51,11 @@ class Reader:
 
     def generate(self, prompts, adapter, max_new_tokens):
         out = []
-        self.calls.append((adapter, [p.instruction.splitlines()[0] for p in prompts]))
+        self.calls.append((adapter, [p.request.splitlines()[0] for p in prompts]))
         for p in prompts:
-            shown = re.findall(r"CREATE TABLE (\w+)", p.input)
+            shown = re.findall(r"CREATE TABLE (\w+)", p.schema)
             if adapter == SCHEMA_LINK:
-                out.append(", ".join(t for t in shown if re.search(rf"\b{t}\b", p.instruction.splitlines()[0])) or "None")
+                out.append(", ".join(t for t in shown if re.search(rf"\b{t}\b", p.request.splitlines()[0])) or "None")
             else:
                 out.append(f"SELECT * FROM {', '.join(shown)}")
         return out
