@@ -118,10 +118,11 @@ def test_lrsql_predict_generates_its_model_settings_from_inference_arguments():
     options = options_of(predict.main)
     for name in (*predict.MODEL_SETTINGS, "dataset"):
         assert options[name].help == option_help(by_name[name])
-        if name != "tables_per_slice":
+        if name not in ("tables_per_slice", "prompt_layout"):
             assert options[name].default == field_default(by_name[name])
-    # without --dataset the slicing is the user's to give: no default slice size
-    assert options["tables_per_slice"].default is None
+    # without --dataset the slicing is the user's to give: no default slice size; the layout is the
+    # conversion's unless given (a default passed on would conflict with a question-first conversion)
+    assert options["tables_per_slice"].default is None and options["prompt_layout"].default is None
 
 
 # --- the parsed values are the dataclass's keyword arguments -------------------------------------

@@ -28,7 +28,8 @@ _PATH = click.Path(path_type=Path)
 # The model and slicing settings are options generated from their InferenceArguments fields (declared
 # there once); one left out is the conversion's (--dataset), the adapters' record or the field's default.
 MODEL_SETTINGS = ("base", "schema_link_adapter", "sql_adapter", "template", "engine", "api_base", "sql_api_base", "dtype",
-                  "tables_per_slice", "tokens_per_slice", "tokenizer", "link_max_new_tokens", "sql_max_new_tokens")
+                  "tables_per_slice", "tokens_per_slice", "tokenizer", "prompt_layout", "share_prefix",
+                  "link_max_new_tokens", "sql_max_new_tokens")
 
 
 @click.command(cls=guarded_command("lrsql-predict"), context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,7 +41,8 @@ MODEL_SETTINGS = ("base", "schema_link_adapter", "sql_adapter", "template", "eng
 @click.option("--execute", is_flag=True, help="Run the SQL read-only (the evaluator's guards, --timeout) and print the first rows.")
 @click.option("--verbose", "-v", is_flag=True, help="Print each slice's tables and what was linked in it.")
 # without --dataset the slicing must be given: no default slice size
-@dataclass_options(InferenceArguments, only=MODEL_SETTINGS, defaults={"tables_per_slice": None})
+# and the layout is the conversion's (--dataset) unless given
+@dataclass_options(InferenceArguments, only=MODEL_SETTINGS, defaults={"tables_per_slice": None, "prompt_layout": None})
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="--execute: seconds before the query is stopped.")
 @click.option("--rows", "max_rows", type=int, default=20, show_default=True, help="--execute: rows printed at most.")
 def main(
