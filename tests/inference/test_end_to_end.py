@@ -213,3 +213,38 @@ def test_openai_engine_against_llamafactory_api_servers(trained, tiny_model_dir,
         for server in servers.values():
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+
+
+def test_adapters_trained_on_a_slice_first_conversion_get_its_training_prompts_from_lrsql_eval_dataset(
+        trained, tiny_model_dir, dk_dir, tmp_path, monkeypatch):
+    """Issue 20: a conversion in the (default) slice-first layout, adapters trained 2 steps by the recipe,
+    and ``lrsql-eval --dataset``: every first-slice prompt (memory still empty, as in the training
+    samples) is token for token a training prompt of LLaMA-Factory's own preprocessing."""
+    from click.testing import CliRunner
+
+    from lrsql_plugin.cli.evaluate import main as eval_main
+    from lrsql_plugin.inference.engines.encoding import PromptEncoder
+    from tests.inference.test_prompt_parity import llamafactory_prompt_ids
+
+    ws, adapters = trained
+    dataset = ws / "datasets/spider"
+    assert json.loads((dataset / "manifest.json").read_text())["inference"]["prompt_layout"] == "slice-first"
+    sent: list[tuple[str, tuple[int, ...], str]] = []
+    encode = PromptEncoder.encode
+
+    def recording_encode(self, prompt, answer_tokens=0, adapter=""):  # the real encoder, its output kept
+        ids = encode(self, prompt, answer_tokens, adapter)
+        sent.append((adapter, tuple(ids), prompt.request))
+        return ids
+
+    monkeypatch.setattr(PromptEncoder, "encode", recording_encode)
+    result = CliRunner().invoke(eval_main, [
+        "--base", str(tiny_model_dir), "--schema-link-adapter", str(adapters["schema_link"]), "--template", "qwen",
+        "--dataset", str(dataset), "--spider-dir", str(dk_dir), "--questions", str(dk_dir / "Spider-DK.json"),
+        "--limit", "6", "--link-only", "--link-max-new-tokens", "4", "--dtype", "float32", "--out", str(tmp_path / "o"),
+    ])
+    assert result.exit_code == 0, result.output
+    first = [ids for adapter, ids, request in sent if adapter == "schema_link" and "part 1 of" in request]
+    assert len(first) == 6
+    train = {tuple(i) for i in llamafactory_prompt_ids(tiny_model_dir, dataset, "lrsql_schema_link", "qwen")}
+    assert set(first) <= train
