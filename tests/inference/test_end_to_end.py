@@ -215,11 +215,14 @@ def test_openai_engine_against_llamafactory_api_servers(trained, tiny_model_dir,
             server.wait(timeout=30)
 
 
-def test_adapters_trained_on_a_slice_first_conversion_get_its_training_prompts_from_lrsql_eval_dataset(
-        trained, tiny_model_dir, dk_dir, tmp_path, monkeypatch):
-    """Issue 20: a conversion in the (default) slice-first layout, adapters trained 2 steps by the recipe,
-    and ``lrsql-eval --dataset``: every first-slice prompt (memory still empty, as in the training
-    samples) is token for token a training prompt of LLaMA-Factory's own preprocessing."""
+@pytest.mark.parametrize("layout", ["slice-first", "legacy"])
+def test_lrsql_eval_dataset_gives_the_conversions_training_prompts_in_its_own_layout(
+        trained, tiny_model_dir, dk_dir, tmp_path, monkeypatch, layout):
+    """Issue 20: adapters trained 2 steps by the recipe on a (default) slice-first conversion, then
+    ``lrsql-eval --dataset``: every first-slice prompt (memory still empty, as in the training samples)
+    is token for token a training prompt of LLaMA-Factory's own preprocessing.  ``legacy``: a
+    conversion folder of a version before layouts (question-first prompts, no ``prompt_layout`` in its
+    manifest) is evaluated with its own question-first prompts."""
     from click.testing import CliRunner
 
     from lrsql_plugin.cli.evaluate import main as eval_main
@@ -229,12 +232,20 @@ def test_adapters_trained_on_a_slice_first_conversion_get_its_training_prompts_f
     ws, adapters = trained
     dataset = ws / "datasets/spider"
     assert json.loads((dataset / "manifest.json").read_text())["inference"]["prompt_layout"] == "slice-first"
+    if layout == "legacy":
+        dataset = tmp_path / "legacy"
+        subprocess.run([LRSQL_CONVERT, "spider", "--spider-dir", dk_dir, "--questions", "Spider-DK.json", "--limit", "6",
+                        "--tables-per-slice", "2", "--prompt-layout", "question-first", "--out", dataset, "--quiet"],
+                       check=True, capture_output=True)
+        manifest = json.loads((dataset / "manifest.json").read_text())
+        del manifest["inference"]["prompt_layout"]
+        (dataset / "manifest.json").write_text(json.dumps(manifest))
     sent: list[tuple[str, tuple[int, ...], str]] = []
     encode = PromptEncoder.encode
 
     def recording_encode(self, prompt, answer_tokens=0, adapter=""):  # the real encoder, its output kept
         ids = encode(self, prompt, answer_tokens, adapter)
-        sent.append((adapter, tuple(ids), prompt.request))
+        sent.append((adapter, tuple(ids), prompt.user))
         return ids
 
     monkeypatch.setattr(PromptEncoder, "encode", recording_encode)
@@ -244,7 +255,8 @@ def test_adapters_trained_on_a_slice_first_conversion_get_its_training_prompts_f
         "--limit", "6", "--link-only", "--link-max-new-tokens", "4", "--dtype", "float32", "--out", str(tmp_path / "o"),
     ])
     assert result.exit_code == 0, result.output
-    first = [ids for adapter, ids, request in sent if adapter == "schema_link" and "part 1 of" in request]
+    first = [(ids, user) for adapter, ids, user in sent if adapter == "schema_link" and "part 1 of" in user]
     assert len(first) == 6
+    assert all(user.startswith("CREATE TABLE") == (layout == "slice-first") for _, user in first)
     train = {tuple(i) for i in llamafactory_prompt_ids(tiny_model_dir, dataset, "lrsql_schema_link", "qwen")}
-    assert set(first) <= train
+    assert {ids for ids, _ in first} <= train
