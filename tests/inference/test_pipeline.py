@@ -31,11 +31,11 @@ class PromptReader:
     def generate(self, prompts, adapter, max_new_tokens):
         out = []
         for p in prompts:
-            shown = re.findall(r"CREATE TABLE (\w+)", p.input)
-            question = p.instruction.splitlines()[0]
+            shown = re.findall(r"CREATE TABLE (\w+)", p.schema)
+            question = p.request.splitlines()[0]
             self.calls.append((adapter, len(prompts), shown))
             if adapter == SCHEMA_LINK:
-                memory = re.search(r"earlier parts of the schema: (.*)", p.instruction).group(1)
+                memory = re.search(r"earlier parts of the schema: (.*)", p.request).group(1)
                 hits = [t for t in shown if re.search(rf"\b{t}\b", question)]
                 out.append((", ".join(hits) or "None") + f"\nmemory={memory}")
             else:

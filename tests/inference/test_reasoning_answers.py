@@ -57,7 +57,7 @@ def test_qwen3_answers_through_the_pipeline(qwen3):
         def generate(self, prompts, adapter, max_new_tokens):
             if adapter == SCHEMA_LINK:
                 return [
-                    trained_answer(qwen3, p.user, format_table_answer([t for t in ("singer", "concert") if f"CREATE TABLE {t}" in p.input]))
+                    trained_answer(qwen3, p.user, format_table_answer([t for t in ("singer", "concert") if f"CREATE TABLE {t}" in p.schema]))
                     for p in prompts
                 ]
             return [trained_answer(qwen3, p.user, "```sql\nSELECT count(*) FROM singer JOIN concert;\n```") for p in prompts]
