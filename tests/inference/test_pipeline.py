@@ -106,7 +106,7 @@ def test_evidence_reaches_both_stages():
 
     class Recorder(PromptReader):
         def generate(self, prompts, adapter, max_new_tokens):
-            seen.extend((adapter, p.instruction) for p in prompts)
+            seen.extend((adapter, p.request) for p in prompts)
             return super().generate(prompts, adapter, max_new_tokens)
 
     pipeline(Recorder()).run_batch([InferenceQuestion(0, "toy", "count a", evidence="a means b")])
