@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lrsql_plugin.prompts.layout import PROMPT_LAYOUTS, SLICE_FIRST
+from lrsql_plugin.prompts.layout import PROMPT_LAYOUTS, SLICE_FIRST, check_prompt_layout
 
 FORMATS = ("alpaca", "sharegpt")
 
@@ -109,8 +109,7 @@ class ConvertArguments:
             raise ValueError("give merge (pseudo-databases of N) or merge_dbs (one listed set), not both")
         if self.none_per_question is not None and self.none_per_question < 0:
             raise ValueError("none_per_question must not be negative")
-        if self.prompt_layout not in PROMPT_LAYOUTS:
-            raise ValueError(f"prompt_layout must be one of {', '.join(PROMPT_LAYOUTS)}, got {self.prompt_layout!r}")
+        check_prompt_layout(self.prompt_layout)
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.cutoff_len < 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lrsql_plugin.prompts.layout import PROMPT_LAYOUTS, SLICE_FIRST
+from lrsql_plugin.prompts.layout import PROMPT_LAYOUTS, SLICE_FIRST, check_prompt_layout
 
 ENGINES = ("hf", "openai", "vllm")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -124,8 +124,7 @@ class InferenceArguments:
             raise ValueError("tables_per_slice must be positive (or 0 together with tokens_per_slice)")
         if self.link_only and self.gold_tables:
             raise ValueError("--link-only and --gold-tables exclude each other (gold tables skip linking)")
-        if self.prompt_layout not in PROMPT_LAYOUTS:
-            raise ValueError(f"prompt_layout must be one of {', '.join(PROMPT_LAYOUTS)}, got {self.prompt_layout!r}")
+        check_prompt_layout(self.prompt_layout)
         if self.linker not in LINKERS:
             raise ValueError(f"linker must be one of {', '.join(LINKERS)}, got {self.linker!r}")
         if self.top_k < 1:

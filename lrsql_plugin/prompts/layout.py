@@ -19,3 +19,10 @@ QUESTION_FIRST = "question-first"
 PROMPT_LAYOUTS = (SLICE_FIRST, QUESTION_FIRST)
 #: The layout of a conversion whose manifest records none (made before layouts existed).
 LEGACY_LAYOUT = QUESTION_FIRST
+
+
+def check_prompt_layout(layout: str) -> str:
+    """``layout`` when it is one of ``PROMPT_LAYOUTS``, else a ValueError naming them."""
+    if layout not in PROMPT_LAYOUTS:
+        raise ValueError(f"prompt_layout must be one of {', '.join(PROMPT_LAYOUTS)}, got {layout!r}")
+    return layout

@@ -17,7 +17,7 @@ import jinja2
 import yaml
 
 from lrsql_plugin.prompts.identifiers import quote_identifier, quote_literal
-from lrsql_plugin.prompts.layout import PROMPT_LAYOUTS, SLICE_FIRST
+from lrsql_plugin.prompts.layout import SLICE_FIRST, check_prompt_layout
 from lrsql_plugin.resources import resource_dir
 from lrsql_plugin.schema.model import ForeignKey, Table
 
@@ -59,9 +59,7 @@ class PromptRenderer:
         description_tokens: int | None = None,
         layout: str = SLICE_FIRST,
     ) -> None:
-        if layout not in PROMPT_LAYOUTS:
-            raise ValueError(f"prompt layout must be one of {', '.join(PROMPT_LAYOUTS)}, got {layout!r}")
-        self.layout = layout  # where a slice prompt puts the schema (lrsql_plugin.prompts.layout)
+        self.layout = check_prompt_layout(layout)  # where a slice prompt puts the schema (lrsql_plugin.prompts.layout)
         loaders: list[jinja2.BaseLoader] = []
         if templates_dir is not None:
             loaders.append(jinja2.FileSystemLoader(str(templates_dir)))

@@ -49,6 +49,14 @@ def prefix_order(encoded: Sequence[Sequence[int]]) -> list[int]:
     return sorted(range(len(encoded)), key=lambda i: (list(encoded[i]), i))
 
 
+def in_input_order(order: Sequence[int], answers: Sequence[str]) -> list[str]:
+    """``answers`` given in ``order`` (input positions, e.g. ``prefix_order``) put back in input order."""
+    out = [""] * len(order)
+    for i, answer in zip(order, answers):
+        out[i] = answer
+    return out
+
+
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))
     for i in range(n):

@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lrsql_plugin.errors import LrsqlError
-from lrsql_plugin.inference.engines.base import prefix_order
+from lrsql_plugin.inference.engines.base import in_input_order, prefix_order
 from lrsql_plugin.prompts.render import Prompt
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -122,11 +122,8 @@ class OpenAIEngine:
             range(len(prompts)), key=lambda i: (prompts[i].system, prompts[i].user, i))
         pool = ThreadPoolExecutor(self.concurrency)
         try:
-            answers = list(pool.map(lambda i: self._complete(url, model, prompts[i], ids[i], max_new_tokens), order))
-            out = [""] * len(prompts)
-            for i, answer in zip(order, answers):
-                out[i] = answer
-            return out
+            answers = pool.map(lambda i: self._complete(url, model, prompts[i], ids[i], max_new_tokens), order)
+            return in_input_order(order, list(answers))
         finally:  # on a failure (or Ctrl-C) the requests not yet started are dropped, not retried
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lrsql_plugin.errors import LrsqlError
-from lrsql_plugin.inference.engines.base import prefix_order
+from lrsql_plugin.inference.engines.base import in_input_order, prefix_order
 from lrsql_plugin.inference.engines.encoding import PromptEncoder
 from lrsql_plugin.prompts.render import Prompt
 
@@ -50,10 +50,7 @@ class VLLMEngine:
         order = prefix_order(ids)  # prompts of one slice together: prefix caching computes its schema once
         inputs = [{"prompt_token_ids": ids[i]} for i in order]
         outputs = self.llm.generate(inputs, params, lora_request=self.requests.get(adapter), use_tqdm=False)
-        out = [""] * len(prompts)
-        for i, o in zip(order, outputs):
-            out[i] = o.outputs[0].text
-        return out
+        return in_input_order(order, [o.outputs[0].text for o in outputs])
 
     def close(self) -> None:
         self.llm = None
